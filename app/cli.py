@@ -1,0 +1,233 @@
+"""The command line: `python -m app …` and the installed `rnet` script.
+
+Exit codes: 0 success, 2 user error (bad file, bad arguments) with a
+one-paragraph message, 1 anything else.  No traceback reaches the user
+unless RNET_DEBUG=1 asks for one.
+"""
+
+from __future__ import annotations
+
+import argparse
+import os
+import re
+import sys
+from collections.abc import Callable, Sequence
+from pathlib import Path
+
+from app.errors import UserInputError
+
+EXIT_OK, EXIT_INTERNAL, EXIT_USER = 0, 1, 2
+DEFAULT_SEED = 20240221
+
+
+class _Parser(argparse.ArgumentParser):
+    """argparse that reports errors in one line, exit code 2, like every other user error."""
+
+    def error(self, message: str) -> None:  # type: ignore[override]
+        self.print_usage(sys.stderr)
+        self.exit(EXIT_USER, f"{self.prog}: error: {message}\n")
+
+
+def _predictor_list(text: str) -> tuple[str, ...]:
+    names = tuple(part.strip() for part in text.split(",") if part.strip())
+    if not names:
+        raise argparse.ArgumentTypeError("give predictor names separated by commas")
+    return names
+
+
+def _positive_int(text: str) -> int:
+    try:
+        value = int(text)
+    except ValueError:
+        raise argparse.ArgumentTypeError(f"'{text}' is not a whole number") from None
+    if value < 0:
+        raise argparse.ArgumentTypeError("must be 0 or more")
+    return value
+
+
+def _timestamp(text: str) -> str:
+    if not re.fullmatch(r"\d{4}-\d{2}-\d{2}T\d{2}:\d{2}:\d{2}Z", text):
+        raise argparse.ArgumentTypeError("use UTC like 2026-01-31T12:00:00Z")
+    return text
+
+
+def _reproducible_time(args: argparse.Namespace) -> str | None:
+    """--created-at, else SOURCE_DATE_EPOCH (reproducible builds), else now."""
+    if args.created_at:
+        return args.created_at
+    epoch = os.environ.get("SOURCE_DATE_EPOCH")
+    if epoch:
+        from datetime import datetime, timezone
+
+        try:
+            return datetime.fromtimestamp(int(epoch), tz=timezone.utc).strftime("%Y-%m-%dT%H:%M:%SZ")
+        except ValueError:
+            raise UserInputError(f"SOURCE_DATE_EPOCH must be whole seconds since 1970, got '{epoch}'.") from None
+    return None
+
+
+def _say(message: str) -> None:
+    print(message, file=sys.stderr)
+
+
+def cmd_simulate(args: argparse.Namespace) -> int:
+    from app.model.artifact import write_atomic
+    from app.stats.simulate import cohort_csv, simulate_cohort
+
+    if args.n < 20:
+        raise UserInputError("--n must be at least 20 patients for a cohort that can be fitted.")
+    write_atomic(args.out, cohort_csv(simulate_cohort(n=args.n, seed=args.seed)), force=args.force)
+    _say(f"wrote {args.n} synthetic patients to {args.out} (seed {args.seed}); they are not real patients.")
+    return EXIT_OK
+
+
+def cmd_train(args: argparse.Namespace) -> int:
+    from app.model.artifact import check_model_id, write_artifact
+    from app.stats.cohort import OUTCOME, read_cohort
+    from app.stats.train import train_artifact
+
+    model_id = check_model_id(args.model_id or _model_id_from(args.out))
+    if Path(args.out).exists() and not args.force:
+        raise UserInputError(f"'{args.out}' already exists; choose another --out or add --force to replace it.")
+    cohort = read_cohort(args.data, required=(*args.predictors, OUTCOME))
+    artifact, notices = train_artifact(
+        cohort=cohort,
+        predictors=args.predictors,
+        bootstrap=args.bootstrap,
+        seed=args.seed,
+        model_id=model_id,
+        source=args.source,
+        created_at=_reproducible_time(args),
+        notes=args.notes,
+    )
+    for notice in notices:
+        _say(f"note: {notice}")
+    stamped = write_artifact(args.out, artifact, force=args.force)
+    _print_summary(stamped)
+    _say(f"wrote {args.out} (sha256 {stamped['sha256'][:16]}…)")
+    return EXIT_OK
+
+
+def _model_id_from(path: str) -> str:
+    stem = re.sub(r"[^a-z0-9._-]+", "-", Path(path).stem.lower()).strip("-._")
+    return stem[:64] or "model"
+
+
+def _print_summary(artifact: dict) -> None:
+    perf = artifact["performance"]
+    print(f"model {artifact['model_id']} ({artifact['provenance']['source']})")
+    print(f"{'term':<22}{'beta':>10}{'SE':>9}{'OR':>9}{'95% CI':>20}{'p':>9}")
+    for row in artifact["coefficient_table"]:
+        ci = f"{row['or_ci95'][0]:.2f}–{row['or_ci95'][1]:.2f}"
+        print(f"{row['name']:<22}{row['beta']:>10.4f}{row['se']:>9.4f}{row['odds_ratio']:>9.3f}{ci:>20}{row['p']:>9.4f}")
+    if perf.get("auc") is not None:
+        lo, hi = perf["auc_ci95"]
+        print(f"n = {perf['n']}, events = {perf['events']}; AUC {perf['auc']:.3f} (DeLong 95% CI {lo:.3f}–{hi:.3f})")
+    if perf.get("auc_optimism_corrected") is not None:
+        print(
+            f"bootstrap (B = {perf['bootstrap_replicates']}): optimism-corrected AUC {perf['auc_optimism_corrected']:.3f}, "
+            f"calibration slope {perf['calibration_slope_optimism_corrected']:.3f}, "
+            f"Brier {perf['brier_optimism_corrected']:.4f}"
+        )
+
+
+def cmd_from_coefficients(args: argparse.Namespace) -> int:
+    from app.model.artifact import write_artifact
+    from app.stats.published import artifact_from_spec, read_spec
+
+    if Path(args.out).exists() and not args.force:
+        raise UserInputError(f"'{args.out}' already exists; choose another --out or add --force to replace it.")
+    artifact, notices = artifact_from_spec(read_spec(args.spec), created_at=_reproducible_time(args))
+    for notice in notices:
+        _say(f"note: {notice}")
+    stamped = write_artifact(args.out, artifact, force=args.force)
+    _say(f"wrote {args.out} (source 'published', sha256 {stamped['sha256'][:16]}…)")
+    return EXIT_OK
+
+
+def cmd_serve(args: argparse.Namespace) -> int:
+    from app.web.server import serve
+
+    return serve(host=args.host, port=args.port, artifact=args.artifact)
+
+
+def _published_doc() -> str:
+    from app.stats import published
+
+    return published.__doc__ or ""
+
+
+def build_parser() -> argparse.ArgumentParser:
+    parser = _Parser(
+        prog="rnet",
+        description="Risk of non-curative endoscopic resection of rectal NETs ≤20 mm: calculator and statistics.",
+    )
+    commands = parser.add_subparsers(dest="command", metavar="COMMAND", parser_class=_Parser)
+    commands.required = True
+
+    serve = commands.add_parser("serve", help="start the web calculator")
+    serve.add_argument("--host", default=None, help="address to listen on (default 127.0.0.1, or RNET_HOST)")
+    serve.add_argument("--port", type=int, default=None, help="port (default 8000, or RNET_PORT)")
+    serve.add_argument("--artifact", default=None, help="model artifact JSON (default: the shipped demonstration)")
+    serve.set_defaults(handler=cmd_serve)
+
+    train = commands.add_parser("train", help="fit and internally validate a model from a cohort CSV")
+    train.add_argument("--data", required=True, help="cohort CSV (see the data dictionary)")
+    train.add_argument("--out", required=True, help="where to write the artifact JSON")
+    train.add_argument(
+        "--predictors",
+        type=_predictor_list,
+        default=("surface_depression", "ki67_percent", "cga_positive"),
+        help="comma-separated predictor columns (default surface_depression,ki67_percent,cga_positive)",
+    )
+    train.add_argument("--bootstrap", type=_positive_int, default=1000, help="bootstrap replicates (default 1000)")
+    train.add_argument("--seed", type=int, default=DEFAULT_SEED, help=f"bootstrap seed (default {DEFAULT_SEED})")
+    train.add_argument("--model-id", default=None, help="id shown on pages and in URLs (default: from --out)")
+    train.add_argument(
+        "--source",
+        choices=("fitted", "synthetic-demo"),
+        default="fitted",
+        help="'fitted' for real patients, 'synthetic-demo' for simulated ones",
+    )
+    train.add_argument("--notes", default="", help="free-text provenance notes")
+    train.add_argument("--created-at", type=_timestamp, default=None, help="fixed creation time (reproducible builds)")
+    train.add_argument("--force", action="store_true", help="replace an existing --out file")
+    train.set_defaults(handler=cmd_train)
+
+    simulate = commands.add_parser("simulate", help="write a synthetic demonstration cohort")
+    simulate.add_argument("--out", required=True)
+    simulate.add_argument("--n", type=_positive_int, default=213, help="patients (default 213, as the study)")
+    simulate.add_argument("--seed", type=int, default=DEFAULT_SEED)
+    simulate.add_argument("--force", action="store_true")
+    simulate.set_defaults(handler=cmd_simulate)
+
+    published = commands.add_parser(
+        "from-coefficients",
+        help="make a 'published' artifact from coefficients and their covariance or SEs",
+        description=_published_doc(),
+        formatter_class=argparse.RawDescriptionHelpFormatter,
+    )
+    published.add_argument("spec", help="JSON spec with model_id, predictors, coefficients, covariance or standard_errors, reference")
+    published.add_argument("--out", required=True)
+    published.add_argument("--created-at", type=_timestamp, default=None)
+    published.add_argument("--force", action="store_true")
+    published.set_defaults(handler=cmd_from_coefficients)
+    return parser
+
+
+def main(argv: Sequence[str] | None = None) -> int:
+    """Run one command; turn every failure into a message and an exit code."""
+    args = build_parser().parse_args(argv)
+    handler: Callable[[argparse.Namespace], int] = args.handler
+    try:
+        return handler(args)
+    except UserInputError as exc:
+        _say(f"error: {exc}")
+        return EXIT_USER
+    except KeyboardInterrupt:
+        return 130
+    except Exception as exc:  # noqa: BLE001 - the last line of defence
+        if os.environ.get("RNET_DEBUG") == "1":
+            raise
+        _say(f"internal error ({type(exc).__name__}: {exc}). This is a bug; run again with RNET_DEBUG=1 for details and report it.")
+        return EXIT_INTERNAL

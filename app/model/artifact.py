@@ -1,0 +1,264 @@
+"""The model artifact: one JSON file, verified by its SHA-256, never pickle.
+
+The digest is over the canonical JSON of everything but the `sha256` field:
+keys sorted, no insignificant white space, UTF-8, floats in Python's
+shortest round-trip form, NaN and infinity forbidden (undefined figures are
+null).  The file on disk is the same data indented for people to read.
+Writes are atomic: a temporary file in the same folder, flushed and fsynced,
+then renamed over the target, so a reader never sees half an artifact.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import json
+import os
+import tempfile
+from pathlib import Path
+from typing import Any, Literal
+
+from pydantic import BaseModel, ConfigDict, Field, ValidationError, model_validator
+
+from app.errors import UserInputError
+
+SCHEMA_VERSION = 1
+
+
+class ArtifactError(UserInputError):
+    """The artifact cannot be used; the message says why and what to do."""
+
+
+MODEL_ID_PATTERN = r"^[a-z0-9][a-z0-9._-]{0,63}$"
+
+
+def check_model_id(model_id: str) -> str:
+    """Model ids appear in URLs (/m/{model_id}/): lower-case letters, digits, '.', '_' and '-'."""
+    import re
+
+    if not re.fullmatch(MODEL_ID_PATTERN, model_id):
+        raise UserInputError(
+            f"model id '{model_id}' is not allowed: use 1–64 lower-case letters, digits, '.', '_' or '-', "
+            "starting with a letter or digit (it becomes part of a web address)."
+        )
+    return model_id
+
+
+def canonical_json(data: dict[str, Any]) -> bytes:
+    """The bytes the digest is computed over."""
+    return json.dumps(data, sort_keys=True, separators=(",", ":"), ensure_ascii=False, allow_nan=False).encode("utf-8")
+
+
+def digest(data: dict[str, Any]) -> str:
+    """SHA-256 of the canonical JSON of everything except the `sha256` field."""
+    return hashlib.sha256(canonical_json({k: v for k, v in data.items() if k != "sha256"})).hexdigest()
+
+
+class PredictorSpec(BaseModel):
+    """A predictor as the calculator offers it."""
+
+    model_config = ConfigDict(extra="forbid")
+
+    name: str
+    kind: Literal["binary", "continuous"]
+    label: str
+    unit: str = ""
+    allowed_range: tuple[float, float]
+    fitted_range: tuple[float, float] | None = None
+    nomogram_range: tuple[float, float]
+    levels: dict[str, str] | None = None
+
+
+class Performance(BaseModel):
+    """Apparent and optimism-corrected figures; null where the source does not give them."""
+
+    model_config = ConfigDict(extra="allow")
+
+    n: int | None
+    events: int | None
+    auc: float | None
+    auc_ci95: tuple[float, float] | None
+    auc_optimism_corrected: float | None
+    calibration_intercept: float | None
+    calibration_slope: float | None
+    calibration_slope_optimism_corrected: float | None
+    brier: float | None
+    hosmer_lemeshow: dict[str, float | int | None] | None
+    bootstrap_replicates: int | None
+
+
+class Provenance(BaseModel):
+    model_config = ConfigDict(extra="allow")
+
+    source: Literal["fitted", "published", "synthetic-demo"]
+    created_at: str
+    data_sha256: str | None
+    software: dict[str, str]
+    notes: str
+
+
+class NomogramAxis(BaseModel):
+    model_config = ConfigDict(extra="forbid")
+
+    name: str
+    kind: Literal["binary", "continuous"]
+    lo: float
+    hi: float
+    beta: float
+    min_contribution: float
+    ticks: list[dict[str, float]]
+
+
+class Nomogram(BaseModel):
+    model_config = ConfigDict(extra="forbid")
+
+    points_per_logit: float
+    lp_at_zero_points: float
+    max_total_points: float
+    axes: list[NomogramAxis]
+    total_points_ticks: list[float]
+    probability_ticks: list[dict[str, float]]
+
+
+class ModelArtifact(BaseModel):
+    """Schema version 1 of the artifact (shared/design/ARCHITECTURE.md)."""
+
+    model_config = ConfigDict(extra="forbid")
+
+    schema_version: Literal[1]
+    model_id: str = Field(pattern=MODEL_ID_PATTERN)
+    title: str
+    outcome: dict[str, str]
+    predictors: list[PredictorSpec]
+    coefficients: dict[str, float]
+    covariance: list[list[float]]
+    covariance_order: list[str]
+    coefficient_table: list[dict[str, Any]]
+    performance: Performance
+    curves: dict[str, Any]
+    nomogram: Nomogram
+    provenance: Provenance
+    sha256: str
+
+    @model_validator(mode="after")
+    def _consistent(self) -> "ModelArtifact":
+        names = [p.name for p in self.predictors]
+        expected = ["intercept", *names]
+        if self.covariance_order != expected:
+            raise ValueError(f"covariance_order must be {expected}")
+        if sorted(self.coefficients) != sorted(expected):
+            raise ValueError(f"coefficients must have exactly the keys {expected}")
+        k = len(expected)
+        if len(self.covariance) != k or any(len(row) != k for row in self.covariance):
+            raise ValueError(f"covariance must be a {k}x{k} matrix")
+        for i in range(k):
+            if self.covariance[i][i] < 0:
+                raise ValueError("covariance has a negative variance")
+            for j in range(i):
+                if abs(self.covariance[i][j] - self.covariance[j][i]) > 1e-12 * (1 + abs(self.covariance[i][j])):
+                    raise ValueError("covariance is not symmetric")
+        if [a.name for a in self.nomogram.axes] != names:
+            raise ValueError("nomogram axes must follow the predictors")
+        return self
+
+
+def with_digest(data: dict[str, Any]) -> dict[str, Any]:
+    """Return `data` with its `sha256` set, after checking it against the schema."""
+    stamped = {**{k: v for k, v in data.items() if k != "sha256"}, "sha256": digest(data)}
+    try:
+        ModelArtifact.model_validate(stamped)
+    except ValidationError as exc:  # a bug in the writer, not user input
+        raise ValueError(f"refusing to write an artifact that fails its own schema: {exc}") from exc
+    return stamped
+
+
+def render(data: dict[str, Any]) -> bytes:
+    """The file's bytes: indented, sorted keys, trailing newline (stable across runs)."""
+    return (json.dumps(data, sort_keys=True, indent=2, ensure_ascii=False, allow_nan=False) + "\n").encode("utf-8")
+
+
+def write_atomic(path: str | Path, content: bytes, *, force: bool = False) -> None:
+    """Write `content` to `path` so that readers see the old file or the new one, never a part.
+
+    Refuses to replace an existing file unless `force`.
+    """
+    path = Path(path)
+    if path.exists() and not force:
+        raise UserInputError(f"'{path}' already exists; choose another --out or add --force to replace it.")
+    directory = path.parent if str(path.parent) else Path(".")
+    if not directory.is_dir():
+        raise UserInputError(f"the folder '{directory}' for '{path.name}' does not exist; create it first.")
+    fd, tmp_name = tempfile.mkstemp(prefix=f".{path.name}.", suffix=".tmp", dir=directory)
+    umask = os.umask(0)
+    os.umask(umask)
+    try:
+        os.fchmod(fd, 0o666 & ~umask)  # mkstemp's 0600 would hide the file from a server's own user
+        with os.fdopen(fd, "wb") as handle:
+            handle.write(content)
+            handle.flush()
+            os.fsync(handle.fileno())
+        os.replace(tmp_name, path)
+    except BaseException:
+        try:
+            os.unlink(tmp_name)
+        except FileNotFoundError:
+            pass
+        raise
+
+
+def write_artifact(path: str | Path, data: dict[str, Any], *, force: bool = False) -> dict[str, Any]:
+    """Stamp the digest, validate, and write atomically.  Returns the stamped data."""
+    stamped = with_digest(data)
+    write_atomic(path, render(stamped), force=force)
+    return stamped
+
+
+def load_artifact(path: str | Path) -> ModelArtifact:
+    """Read, check the schema and verify the digest.
+
+    Raises
+    ------
+    ArtifactError
+        Missing, unreadable, not JSON, wrong schema or digest mismatch; the
+        message names the file, the problem and what to do.
+    """
+    path = Path(path)
+    try:
+        raw = path.read_bytes()
+    except FileNotFoundError:
+        raise ArtifactError(f"model artifact '{path}' does not exist. Check the path (or RNET_ARTIFACT).") from None
+    except OSError as exc:
+        raise ArtifactError(f"model artifact '{path}' cannot be read: {exc.strerror}.") from None
+    try:
+        data = json.loads(raw.decode("utf-8"), parse_constant=_reject_constant)
+    except (UnicodeDecodeError, json.JSONDecodeError, ValueError) as exc:
+        raise ArtifactError(
+            f"model artifact '{path}' is not valid JSON ({exc}); it may be truncated or damaged. "
+            "Restore it from its source or re-create it with `python -m app train`."
+        ) from None
+    if not isinstance(data, dict):
+        raise ArtifactError(f"model artifact '{path}' is not a JSON object; it is not a model artifact.")
+    version = data.get("schema_version")
+    if version != SCHEMA_VERSION:
+        raise ArtifactError(
+            f"model artifact '{path}' has schema_version {version!r}; this program reads schema_version "
+            f"{SCHEMA_VERSION}. Re-create the artifact with this version's `python -m app train`."
+        )
+    recorded = data.get("sha256")
+    if not isinstance(recorded, str) or recorded != digest(data):
+        raise ArtifactError(
+            f"model artifact '{path}' fails verification: its SHA-256 does not match its content "
+            "(it was edited or damaged after it was made). Do not use it; restore the original file."
+        )
+    try:
+        return ModelArtifact.model_validate(data)
+    except ValidationError as exc:
+        first = exc.errors()[0]
+        where = ".".join(str(part) for part in first["loc"]) or "(top level)"
+        raise ArtifactError(
+            f"model artifact '{path}' does not follow schema version 1 at '{where}': {first['msg']}. "
+            "Re-create it with `python -m app train` or `python -m app from-coefficients`."
+        ) from None
+
+
+def _reject_constant(name: str) -> None:
+    raise ValueError(f"{name} is not allowed in an artifact")

@@ -1,0 +1,1 @@
+"""Cohort reading, fitting and validation: from a cohort file to a model artifact."""

@@ -1,0 +1,192 @@
+"""Maximum-likelihood logistic regression (statsmodels `Logit`).
+
+statsmodels is the reference fit: the bootstrap's batched Newton-Raphson
+(`app.stats.batch_logistic`) is checked against it, and it against R's
+`rms::lrm`.  Separation and non-convergence are refused with a named error,
+because a logistic fit on separated data returns huge coefficients that look
+like a model but are not one.
+"""
+
+from __future__ import annotations
+
+import math
+import warnings
+from dataclasses import dataclass
+
+import numpy as np
+
+from app.errors import ConvergenceError, SeparationError, StatisticalError
+
+Z_95 = 1.959963984540054
+
+MIN_EVENTS = 10
+"""Fewer than this many events or non-events cannot support even a one-predictor model."""
+
+# A predictor whose contribution to the logit spans more than this over its
+# observed range drives fitted risks to 0 or 1: the mark of separation.
+SEPARATION_LOGIT_SPAN = 25.0
+
+
+@dataclass(frozen=True)
+class CoefficientRow:
+    """One row of the coefficient table."""
+
+    name: str
+    beta: float
+    se: float
+    odds_ratio: float
+    or_ci95: tuple[float, float]
+    z: float
+    p: float
+
+
+@dataclass(frozen=True)
+class LogisticFit:
+    """A fitted logistic model: `names` = ["intercept", *predictors]."""
+
+    names: tuple[str, ...]
+    coef_: np.ndarray
+    cov_: np.ndarray
+    loglik_: float
+    n: int
+    events: int
+    iterations: int
+
+    @property
+    def predictors(self) -> tuple[str, ...]:
+        return self.names[1:]
+
+    def linear_predictor(self, x: np.ndarray) -> np.ndarray:
+        """lp = β0 + xβ for an (n, p) matrix of predictor values (no intercept column)."""
+        return self.coef_[0] + x @ self.coef_[1:]
+
+    def table(self) -> list[CoefficientRow]:
+        """β, SE, OR with Wald 95 % CI, z and two-sided p for every term."""
+        return coefficient_rows(self.names, self.coef_, self.cov_)
+
+
+def coefficient_rows(names: tuple[str, ...] | list[str], coef: np.ndarray, cov: np.ndarray) -> list[CoefficientRow]:
+    """The coefficient table from estimates and their covariance (Wald z, two-sided p)."""
+    rows = []
+    for name, beta, variance in zip(names, np.asarray(coef, float), np.diag(np.asarray(cov, float))):
+        se = math.sqrt(variance)
+        z = float(beta / se) if se > 0 else math.inf
+        rows.append(
+            CoefficientRow(
+                name=name,
+                beta=float(beta),
+                se=se,
+                odds_ratio=math.exp(beta),
+                or_ci95=(math.exp(beta - Z_95 * se), math.exp(beta + Z_95 * se)),
+                z=z,
+                p=math.erfc(abs(z) / math.sqrt(2.0)),
+            )
+        )
+    return rows
+
+
+def check_event_counts(y: np.ndarray, *, what: str = "the cohort") -> None:
+    """Refuse data with fewer than MIN_EVENTS events or non-events."""
+    events = int(y.sum())
+    non_events = int(y.size - events)
+    if events < MIN_EVENTS or non_events < MIN_EVENTS:
+        raise StatisticalError(
+            f"{what} has {events} event(s) (non-curative resections) and {non_events} non-event(s) "
+            f"after leaving out incomplete rows; at least {MIN_EVENTS} of each are needed to fit a model. "
+            "Add patients or check how the outcome is coded (1 = non-curative)."
+        )
+
+
+def _separating_predictors(x: np.ndarray, y: np.ndarray, names: tuple[str, ...]) -> list[str]:
+    """Predictors that on their own separate the outcome (a zero cell, or a threshold)."""
+    found = []
+    for j, name in enumerate(names):
+        column = x[:, j]
+        ev, ne = column[y == 1], column[y == 0]
+        if np.unique(column).size == 2:
+            lo, hi = np.unique(column)
+            cells = [np.sum(ev == lo), np.sum(ev == hi), np.sum(ne == lo), np.sum(ne == hi)]
+            if min(cells) == 0:
+                found.append(name)
+        elif ev.min() >= ne.max() or ev.max() <= ne.min():
+            found.append(name)
+    return found
+
+
+def fit_logistic(*, x: np.ndarray, y: np.ndarray, names: tuple[str, ...] | list[str]) -> LogisticFit:
+    """Fit logit P(y=1) = β0 + xβ by maximum likelihood.
+
+    The covariance is the inverse observed information (X̃ᵀWX̃)⁻¹, as
+    `rms::lrm`'s `vcov`.
+
+    Raises
+    ------
+    StatisticalError
+        Too few events or non-events.
+    SeparationError
+        The outcome is (quasi-)completely separated; names the predictor(s).
+    ConvergenceError
+        Newton-Raphson did not converge.
+    """
+    import statsmodels.api as sm
+    from statsmodels.tools.sm_exceptions import ConvergenceWarning, PerfectSeparationWarning
+
+    names = tuple(names)
+    x = np.asarray(x, dtype=float)
+    y = np.asarray(y, dtype=float)
+    check_event_counts(y)
+    for j, name in enumerate(names):
+        if np.ptp(x[:, j]) == 0:
+            raise StatisticalError(
+                f"predictor '{name}' has the same value ({x[0, j]:g}) for every patient, so its effect "
+                "cannot be estimated. Leave it out with --predictors."
+            )
+    separating = _separating_predictors(x, y, names)
+    if separating:
+        raise SeparationError(_separation_message(separating))
+    design = np.column_stack([np.ones(y.size), x])
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore", category=ConvergenceWarning)
+        warnings.simplefilter("ignore", category=PerfectSeparationWarning)
+        warnings.simplefilter("ignore", category=RuntimeWarning)
+        try:
+            result = sm.Logit(y, design).fit(method="newton", maxiter=100, disp=0, tol=1e-10)
+        except np.linalg.LinAlgError:
+            raise StatisticalError(
+                "the predictors are collinear (one is a combination of the others), so their effects cannot be "
+                "separated. Leave one out with --predictors."
+            ) from None
+    coef = np.asarray(result.params, dtype=float)
+    spans = np.abs(coef[1:]) * np.ptp(x, axis=0)
+    runaway = [names[j] for j in np.flatnonzero(spans > SEPARATION_LOGIT_SPAN)]
+    fitted = np.asarray(result.predict(), dtype=float)
+    if runaway or np.min(np.minimum(fitted, 1 - fitted)) < 1e-10:
+        raise SeparationError(_separation_message(runaway or list(names)))
+    if not result.mle_retvals.get("converged", False):
+        raise ConvergenceError(
+            "the maximum-likelihood fit did not converge in 100 Newton steps. Check for extreme predictor "
+            "values (e.g. Ki-67 typed as a fraction or with a misplaced decimal point) and try again."
+        )
+    cov = np.asarray(result.cov_params(), dtype=float)
+    if not np.all(np.isfinite(cov)) or np.any(np.diag(cov) <= 0):
+        raise StatisticalError("the fit's covariance matrix is not finite: the predictors are (nearly) collinear.")
+    return LogisticFit(
+        names=("intercept", *names),
+        coef_=coef,
+        cov_=cov,
+        loglik_=float(result.llf),
+        n=int(y.size),
+        events=int(y.sum()),
+        iterations=int(result.mle_retvals.get("iterations", 0)),
+    )
+
+
+def _separation_message(names: list[str]) -> str:
+    return (
+        "perfect or quasi-complete separation: "
+        + ", ".join(f"'{n}'" for n in names)
+        + " predict(s) the outcome (almost) without error in this cohort, so the maximum-likelihood "
+        "coefficients do not exist (they run off to infinity). Check the coding of that column and of "
+        "non_curative_resection; with real separation, collect more patients, merge sparse categories or "
+        "use a penalised (Firth) fit outside this tool."
+    )

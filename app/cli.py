@@ -84,8 +84,9 @@ def cmd_simulate(args: argparse.Namespace) -> int:
 def cmd_train(args: argparse.Namespace) -> int:
     from app.model.artifact import check_model_id, write_artifact
     from app.stats.cohort import OUTCOME, read_cohort
-    from app.stats.train import train_artifact
+    from app.stats.train import check_predictor_names, train_artifact
 
+    check_predictor_names(args.predictors)
     model_id = check_model_id(args.model_id or _model_id_from(args.out))
     if Path(args.out).exists() and not args.force:
         raise UserInputError(f"'{args.out}' already exists; choose another --out or add --force to replace it.")

@@ -22,6 +22,7 @@ MAX_STEPS = 30
 STEP_TOLERANCE = 1e-9
 # A coefficient whose logit span over the data passes this means separation.
 RUNAWAY_SPAN = 50.0
+MAX_HALVINGS = 30
 
 
 def expit(eta: np.ndarray) -> np.ndarray:
@@ -68,11 +69,19 @@ def fit_logistic_batch(*, design: np.ndarray, events: np.ndarray, trials: np.nda
         idx = np.flatnonzero(active)
         if idx.size == 0:
             break
-        mu = expit(coef[idx] @ design.T)
+        eta = coef[idx] @ design.T
+        mu = expit(eta)
         info = ((trials[idx] * mu * (1.0 - mu)) @ outer).reshape(idx.size, p, p)
         score = (events[idx] - trials[idx] * mu) @ design
         step, solvable = _solve_each(info, score)
-        coef[idx[solvable]] += step[solvable]
+        step[~solvable] = 0.0
+        step = _halve_until_better(
+            lambda c, rows=idx: _loglik_rows(c @ design.T, events[rows], trials[rows]),
+            coef[idx],
+            step,
+            _loglik_rows(eta, events[idx], trials[idx]),
+        )
+        coef[idx] += step
         active[idx[~solvable]] = False
         settled = solvable & (np.max(np.abs(step), axis=1) < STEP_TOLERANCE)
         converged[idx[settled]] = True
@@ -82,6 +91,26 @@ def fit_logistic_batch(*, design: np.ndarray, events: np.ndarray, trials: np.nda
         active[idx[runaway]] = False
         converged[idx[runaway]] = False
     return BatchFit(coef=coef, converged=converged)
+
+
+def _loglik_rows(eta: np.ndarray, events: np.ndarray, trials: np.ndarray) -> np.ndarray:
+    """Binomial log-likelihood of each row of eta (B, m): Σ events·η − trials·log(1 + e^η)."""
+    softplus = np.maximum(eta, 0.0) + np.log1p(np.exp(-np.abs(eta)))  # log(1 + e^η), no overflow; faster than logaddexp
+    return (events * eta - trials * softplus).sum(axis=1)
+
+
+def _halve_until_better(loglik, params: np.ndarray, step: np.ndarray, current: np.ndarray) -> np.ndarray:
+    """Step-halving (as `glm` and `lrm.fit` do): shrink each replicate's Newton step until its
+    log-likelihood does not fall.  Plain Newton can overshoot and diverge on an overfitted
+    replicate, which would then be dropped and bias the optimism downwards."""
+    factor = np.ones(step.shape[0])
+    for _ in range(MAX_HALVINGS):
+        proposed = loglik(params + factor[:, None] * step)
+        worse = ~np.isfinite(proposed) | (proposed < current - 1e-10 * (1.0 + np.abs(current)))
+        if not worse.any():
+            break
+        factor[worse] /= 2.0
+    return factor[:, None] * step
 
 
 def _solve_each(matrices: np.ndarray, rhs: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
@@ -110,11 +139,14 @@ def fit_intercept_slope_batch(
     """
     trials = np.ones_like(events, dtype=float) if trials is None else trials
     b = lp.shape[1]
-    a = np.zeros(b)
-    slope = np.ones(b)
+    params = np.column_stack([np.zeros(b), np.ones(b)])  # (a, slope) per column
+
+    def loglik(candidate: np.ndarray) -> np.ndarray:
+        return _loglik_rows((candidate[:, :1] + candidate[:, 1:] * lp.T), events[None, :], trials[None, :])
+
     done = np.zeros(b, dtype=bool)
     for _ in range(MAX_STEPS):
-        mu = expit(a[None, :] + slope[None, :] * lp)
+        mu = expit(params[:, 0][None, :] + params[:, 1][None, :] * lp)
         w = trials[:, None] * mu * (1.0 - mu)
         r = events[:, None] - trials[:, None] * mu
         wl = w * lp
@@ -122,25 +154,30 @@ def fit_intercept_slope_batch(
         g0, g1 = r.sum(axis=0), (r * lp).sum(axis=0)
         det = h00 * h11 - h01 * h01
         with np.errstate(divide="ignore", invalid="ignore"):
-            da = np.where(done, 0.0, (h11 * g0 - h01 * g1) / det)
-            db = np.where(done, 0.0, (h00 * g1 - h01 * g0) / det)
-        a += da
-        slope += db
-        done |= np.maximum(np.abs(da), np.abs(db)) < STEP_TOLERANCE
+            step = np.column_stack([(h11 * g0 - h01 * g1) / det, (h00 * g1 - h01 * g0) / det])
+        step[done | ~np.all(np.isfinite(step), axis=1)] = 0.0
+        step = _halve_until_better(loglik, params, step, loglik(params))
+        params += step
+        done |= np.max(np.abs(step), axis=1) < STEP_TOLERANCE
         if done.all():
             break
-    bad = ~done | ~np.isfinite(a) | ~np.isfinite(slope)
-    return np.where(bad, np.nan, a), np.where(bad, np.nan, slope)
+    bad = ~done | ~np.all(np.isfinite(params), axis=1)
+    return np.where(bad, np.nan, params[:, 0]), np.where(bad, np.nan, params[:, 1])
 
 
 def fit_offset_intercept_batch(*, lp: np.ndarray, events: np.ndarray, trials: np.ndarray | None = None) -> np.ndarray:
     """Calibration-in-the-large for many linear predictors: a in logit P = a + offset(lp)."""
     trials = np.ones_like(events, dtype=float) if trials is None else trials
-    a = np.zeros(lp.shape[1])
+    a = np.zeros((lp.shape[1], 1))
+
+    def loglik(candidate: np.ndarray) -> np.ndarray:
+        return _loglik_rows(candidate + lp.T, events[None, :], trials[None, :])
+
     for _ in range(MAX_STEPS):
-        mu = expit(a[None, :] + lp)
+        mu = expit(a[:, 0][None, :] + lp)
         step = (events[:, None] - trials[:, None] * mu).sum(axis=0) / (trials[:, None] * mu * (1.0 - mu)).sum(axis=0)
+        step = _halve_until_better(loglik, a, step[:, None], loglik(a))
         a += step
         if np.max(np.abs(step)) < STEP_TOLERANCE:
             break
-    return a
+    return a[:, 0]

@@ -1,0 +1,100 @@
+"""JSON API: /api/v1/predict, /api/v1/model, /healthz, /readyz."""
+
+from __future__ import annotations
+
+from typing import Any
+
+from fastapi import APIRouter, HTTPException, Request
+
+import app as package
+from app.model.predict import Model
+from app.web.schemas import ErrorResponse, ModelIdentity, PatientFindings, RiskPrediction
+
+router = APIRouter()
+
+DEMONSTRATION_NOTICE = (
+    "Demonstration model fitted on synthetic patients, not on the study's data: not for clinical decisions."
+)
+PUBLISHED_NOTICE = "Model built from published coefficients; see /model for its source and limits."
+
+
+def notice_for(model: Model) -> str | None:
+    if model.is_demonstration:
+        return DEMONSTRATION_NOTICE
+    if model.source == "published":
+        return PUBLISHED_NOTICE
+    return None
+
+
+def identity(model: Model) -> ModelIdentity:
+    return ModelIdentity(id=model.model_id, sha256=model.sha256, source=model.source, demonstration=model.is_demonstration)
+
+
+def predict_response(model: Model, findings: PatientFindings) -> RiskPrediction:
+    result = model.predict(
+        {
+            "surface_depression": float(findings.surface_depression),
+            "ki67_percent": findings.ki67_percent,
+            "cga_positive": float(findings.cga_positive),
+        }
+    )
+    return RiskPrediction(
+        probability=result.probability,
+        ci95=result.ci95,
+        linear_predictor=result.linear_predictor,
+        points=result.points,
+        total_points=result.total_points,
+        extrapolation=list(result.extrapolated),
+        model=identity(model),
+        notice=notice_for(model),
+    )
+
+
+def _model(request: Request, model_id: str | None = None) -> Model:
+    registry = request.app.state.registry
+    if model_id is None:
+        return registry.default
+    if model_id not in registry.models:
+        raise HTTPException(status_code=404, detail=f"No model '{model_id}' on this server; see /api/v1/model.")
+    return registry.models[model_id]
+
+
+@router.post(
+    "/api/v1/predict",
+    response_model=RiskPrediction,
+    responses={422: {"model": ErrorResponse, "description": "A finding is missing, malformed or out of range."}},
+    summary="Predicted risk of non-curative resection for one lesion",
+)
+def predict(findings: PatientFindings, request: Request) -> RiskPrediction:
+    return predict_response(_model(request), findings)
+
+
+def model_public(model: Model) -> dict[str, Any]:
+    """The artifact's public metadata: everything but the covariance matrix's raw use is public anyway."""
+    data = model.artifact.model_dump(mode="json")
+    return {
+        "id": model.model_id,
+        "sha256": model.sha256,
+        "source": model.source,
+        "demonstration": model.is_demonstration,
+        "notice": notice_for(model),
+        "app_version": package.__version__,
+        **{k: data[k] for k in ("title", "outcome", "predictors", "coefficients", "covariance", "covariance_order",
+                                "coefficient_table", "performance", "nomogram", "provenance")},
+    }  # fmt: skip
+
+
+@router.get("/api/v1/model", summary="The default model's public metadata")
+def model_metadata(request: Request) -> dict[str, Any]:
+    return model_public(_model(request))
+
+
+@router.get("/healthz", summary="The process is up")
+def healthz() -> dict[str, str]:
+    return {"status": "ok"}
+
+
+@router.get("/readyz", summary="The model artifact is verified and loaded")
+def readyz(request: Request) -> dict[str, Any]:
+    registry = request.app.state.registry
+    return {"status": "ready", "models": {mid: m.sha256 for mid, m in registry.models.items()}}

@@ -1,0 +1,85 @@
+"""The application factory: `create_app(settings=None)`.
+
+Each app gets its own settings, model registry and templates, so every test
+builds a fresh, isolated app (as Flask's tutorial does).
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+from fastapi import FastAPI, Request
+from fastapi.exceptions import RequestValidationError
+from fastapi.responses import JSONResponse
+from fastapi.staticfiles import StaticFiles
+from fastapi.templating import Jinja2Templates
+from starlette.exceptions import HTTPException as StarletteHTTPException
+
+import app as package
+from app.model.predict import Model
+from app.resources import resource_dir
+from app.web import api, pages
+from app.web.errors import clinician_messages
+from app.web.security import SecurityMiddleware
+from app.web.settings import Settings
+
+
+@dataclass(frozen=True)
+class ModelRegistry:
+    """The verified models this server answers with; `default_id` serves `/`."""
+
+    models: dict[str, Model]
+    default_id: str
+
+    @property
+    def default(self) -> Model:
+        return self.models[self.default_id]
+
+
+def load_registry(settings: Settings) -> ModelRegistry:
+    """Load and verify the artifact(s); raises ArtifactError (the server must not start)."""
+    model = Model.from_file(settings.artifact)
+    return ModelRegistry(models={model.model_id: model}, default_id=model.model_id)
+
+
+def create_app(settings: Settings | None = None) -> FastAPI:
+    settings = settings or Settings()
+    registry = load_registry(settings)
+    application = FastAPI(
+        title="R-NET non-R0 risk calculator API",
+        version=package.__version__,
+        description=(
+            "Predicted risk of non-curative (non-R0) endoscopic resection of rectal neuroendocrine tumours ≤20 mm "
+            "from surface depression, Ki-67 and CgA. Answers from a demonstration model say so in `model.demonstration` "
+            "and `notice`."
+        ),
+        root_path=settings.root_path,
+        docs_url=None,  # FastAPI's docs page loads its assets from a CDN; /docs is served offline instead
+        redoc_url=None,
+    )
+    application.state.settings = settings
+    application.state.registry = registry
+    application.state.templates = Jinja2Templates(directory=str(resource_dir("templates")))
+    application.mount("/static", StaticFiles(directory=str(resource_dir("static"))), name="static")
+    application.include_router(api.router)
+    application.include_router(pages.router)
+
+    @application.exception_handler(RequestValidationError)
+    async def _validation(request: Request, exc: RequestValidationError) -> JSONResponse:
+        return JSONResponse(status_code=422, content={"detail": clinician_messages(exc.errors())})
+
+    @application.exception_handler(StarletteHTTPException)
+    async def _http(request: Request, exc: StarletteHTTPException) -> JSONResponse:
+        return JSONResponse(status_code=exc.status_code, content={"detail": exc.detail}, headers=exc.headers)
+
+    @application.exception_handler(Exception)
+    async def _unexpected(request: Request, exc: Exception) -> JSONResponse:  # pragma: no cover - last line of defence
+        import logging
+
+        logging.getLogger("rnet").exception("unexpected error on %s", request.url.path)
+        return JSONResponse(status_code=500, content={"detail": "Internal error; the server keeps running."})
+
+    application.add_middleware(
+        SecurityMiddleware, frame_ancestors=settings.frame_ancestor_origins, max_body_bytes=settings.max_body_bytes
+    )
+    return application

@@ -1,0 +1,284 @@
+"""Inline SVG, drawn on the server from the artifact: the nomogram and the model card's curves.
+
+No JavaScript is needed to see any chart; the calculator's script only
+moves the nomogram's markers.  Sizes are in viewBox units, so the charts
+scale with their container and print crisply.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from html import escape
+
+from markupsafe import Markup
+
+from app.model.predict import Model, Prediction
+from app.web.i18n import STRINGS
+
+# 400 units wide: at 320 px the 13-unit text is still ~10 px; the CSS caps the width on desktops.
+NOMOGRAM_WIDTH = 400
+NOMOGRAM_LEFT = 22
+NOMOGRAM_RIGHT = NOMOGRAM_WIDTH - 22
+ROW_HEIGHT = 64
+LABEL_GAP = 4
+
+
+def _fmt(value: float) -> str:
+    """Coordinates with two decimals: enough for print, small for the page weight."""
+    return f"{value:.2f}".rstrip("0").rstrip(".")
+
+
+def _text(x: float, y: float, content: str, *, cls: str = "", anchor: str = "middle") -> str:
+    klass = f' class="{cls}"' if cls else ""
+    return f'<text x="{_fmt(x)}" y="{_fmt(y)}" text-anchor="{anchor}"{klass}>{escape(content)}</text>'
+
+
+@dataclass(frozen=True)
+class _Scale:
+    lo: float
+    hi: float
+    px_lo: float = NOMOGRAM_LEFT
+    px_hi: float = NOMOGRAM_RIGHT
+
+    def __call__(self, value: float) -> float:
+        span = self.hi - self.lo
+        return self.px_lo + (value - self.lo) / span * (self.px_hi - self.px_lo) if span else self.px_lo
+
+
+def _value_label(model: Model, name: str, value: float, lang: str) -> str:
+    text = STRINGS[lang]
+    if name == "surface_depression":
+        return text["yes"] if value >= 0.5 else text["no"]
+    if name == "cga_positive":
+        return text["positive"] if value >= 0.5 else text["negative"]
+    spec = next(p for p in model.artifact.predictors if p.name == name)
+    if spec.kind == "binary":
+        return text["yes"] if value >= 0.5 else text["no"]
+    return f"{value:g}"
+
+
+def _label_width(label: str) -> float:
+    """Rough width of a 12-unit tick label: CJK characters are about twice as wide as Latin ones."""
+    return sum(12.0 if ord(ch) > 0x2E80 else 6.8 for ch in label)
+
+
+def _axis(y: float, ticks: list[tuple[float, str]], *, label: str, cls: str = "") -> list[str]:
+    """An axis with its ticks; labels that would overlap are dropped, except that the second of
+    two (a binary axis) moves above the line so both levels stay named."""
+    parts = [_text(NOMOGRAM_LEFT, y - 24, label, cls="axis-label", anchor="start")]
+    if ticks:
+        xs = [x for x, _ in ticks]
+        parts.append(f'<line class="axis {cls}" x1="{_fmt(min(xs))}" y1="{_fmt(y)}" x2="{_fmt(max(xs))}" y2="{_fmt(y)}"/>')
+    right_edge = -1e9
+    for index, (x, tick_label) in enumerate(ticks):
+        parts.append(f'<line class="tick" x1="{_fmt(x)}" y1="{_fmt(y)}" x2="{_fmt(x)}" y2="{_fmt(y + 6)}"/>')
+        if not tick_label:
+            continue
+        half = _label_width(tick_label) / 2
+        centre = min(max(x, 2 + half), NOMOGRAM_WIDTH - 2 - half)  # keep inside the picture
+        if centre - half >= right_edge + LABEL_GAP:
+            parts.append(_text(centre, y + 20, tick_label, cls="tick-label"))
+            right_edge = centre + half
+        elif len(ticks) == 2 and index == 1:
+            parts.append(_text(max(centre, right_edge + half + LABEL_GAP), y - 8, tick_label, cls="tick-label"))
+    return parts
+
+
+def nomogram_svg(model: Model, lang: str, prediction: Prediction | None = None, values: dict[str, float] | None = None) -> Markup:
+    """The nomogram with this patient's markers (if known), as `rms::nomogram` lays it out."""
+    text = STRINGS[lang]
+    geometry = model.artifact.nomogram
+    points_scale = _Scale(0.0, 100.0)
+    total_scale = _Scale(0.0, geometry.max_total_points)
+    rows = 3 + len(geometry.axes)
+    height = 30 + rows * ROW_HEIGHT
+    parts = [
+        f'<svg class="nomogram" viewBox="0 0 {NOMOGRAM_WIDTH} {height}" role="group" '
+        f'aria-label="{escape(text["nomogram_heading"])}" data-total-max="{_fmt(geometry.max_total_points)}">'
+    ]
+    y = 40.0
+    parts += _axis(y, [(points_scale(v), f"{v:g}") for v in range(0, 101, 10)], label=text["nomogram_points_axis"])
+    for axis in geometry.axes:
+        y += ROW_HEIGHT
+        spec = next(p for p in model.artifact.predictors if p.name == axis.name)
+        px = {tick["value"]: points_scale(tick["points"]) for tick in axis.ticks}
+        px_lo, px_hi = px[axis.lo], px[axis.hi]
+        label = text.get(axis.name, spec.label)
+        parts.append(
+            f'<g class="predictor-axis" data-name="{escape(axis.name)}" data-kind="{axis.kind}" '
+            f'data-lo="{axis.lo:g}" data-hi="{axis.hi:g}" data-px-lo="{_fmt(px_lo)}" data-px-hi="{_fmt(px_hi)}">'
+        )
+        ticks = sorted((px[v], _value_label(model, axis.name, v, lang)) for v in px)
+        parts += _axis(y, ticks, label=label + (f" ({spec.unit})" if spec.unit else ""))
+        # A wide transparent band makes the whole axis a click target (touch-friendly).
+        parts.append(
+            f'<rect class="hit" x="{_fmt(min(px_lo, px_hi) - 14)}" y="{_fmt(y - 20)}" '
+            f'width="{_fmt(abs(px_hi - px_lo) + 28)}" height="40"/>'
+        )
+        if prediction is not None and values is not None and axis.name in values:
+            value = values[axis.name]
+            clamped = min(max(value, axis.lo), axis.hi)
+            mx = px_lo + (clamped - axis.lo) / (axis.hi - axis.lo) * (px_hi - px_lo)
+            beyond = " beyond" if clamped != value else ""
+            parts.append(
+                f'<circle class="marker{beyond}" cx="{_fmt(mx)}" cy="{_fmt(y)}" r="11" tabindex="0" role="slider" '
+                f'aria-label="{escape(label)}" aria-valuemin="{axis.lo:g}" aria-valuemax="{axis.hi:g}" '
+                f'aria-valuenow="{value:g}" aria-valuetext="{escape(_value_label(model, axis.name, value, lang))}, '
+                f'{prediction.points[axis.name]:.0f} {escape(text["points"])}"/>'
+            )
+        parts.append("</g>")
+    y += ROW_HEIGHT
+    total_ticks = [(total_scale(v), f"{v:g}") for v in geometry.total_points_ticks]
+    parts += _axis(y, total_ticks, label=text["total_points"])
+    total_y = y
+    y += ROW_HEIGHT
+    probability_ticks = [(total_scale(t["total_points"]), f"{100 * t['probability']:g}%") for t in geometry.probability_ticks]
+    parts += _axis(y, probability_ticks, label=text["probability"])
+    if prediction is not None:
+        tx = total_scale(min(max(prediction.total_points, 0.0), geometry.max_total_points))
+        parts.append(f'<line class="guide" x1="{_fmt(tx)}" y1="{_fmt(total_y)}" x2="{_fmt(tx)}" y2="{_fmt(y)}"/>')
+        parts.append(f'<circle class="marker total" cx="{_fmt(tx)}" cy="{_fmt(total_y)}" r="7"/>')
+        parts.append(f'<circle class="marker total" cx="{_fmt(tx)}" cy="{_fmt(y)}" r="7"/>')
+    parts.append("</svg>")
+    return Markup("".join(parts))
+
+
+# ---------------------------------------------------------------- line charts
+
+CHART_W, CHART_H = 360, 300
+PLOT_L, PLOT_R, PLOT_T, PLOT_B = 52, 344, 16, 250
+
+
+@dataclass(frozen=True)
+class Series:
+    label: str
+    xs: list[float]
+    ys: list[float]
+    cls: str
+    low: list[float] | None = None  # error bars, for grouped points
+    high: list[float] | None = None
+    points_only: bool = False
+
+
+def _ticks(lo: float, hi: float) -> list[float]:
+    span = hi - lo
+    step = next(s for s in (0.01, 0.02, 0.05, 0.1, 0.2, 0.25, 0.5, 1.0) if span / s <= 6)
+    start = round(lo / step) * step
+    values = []
+    v = start
+    while v <= hi + 1e-9:
+        if v >= lo - 1e-9:
+            values.append(round(v, 6))
+        v += step
+    return values
+
+
+def line_chart(
+    *, title: str, x_label: str, y_label: str, series: list[Series], x_range: tuple[float, float], y_range: tuple[float, float]
+) -> Markup:
+    """A small, printable line chart with axes, ticks, a legend and optional error bars."""
+    (x0, x1), (y0, y1) = x_range, y_range
+
+    def sx(v: float) -> float:
+        return PLOT_L + (v - x0) / (x1 - x0) * (PLOT_R - PLOT_L)
+
+    def sy(v: float) -> float:
+        return PLOT_B - (min(max(v, y0), y1) - y0) / (y1 - y0) * (PLOT_B - PLOT_T)
+
+    legend_h = 16 * len(series)
+    parts = [
+        f'<svg class="chart" viewBox="0 0 {CHART_W} {CHART_H + legend_h}" role="img" aria-label="{escape(title)}">',
+        f"<title>{escape(title)}</title>",
+        f'<rect class="plot" x="{PLOT_L}" y="{PLOT_T}" width="{PLOT_R - PLOT_L}" height="{PLOT_B - PLOT_T}"/>',
+    ]
+    for v in _ticks(x0, x1):
+        parts.append(f'<line class="grid" x1="{_fmt(sx(v))}" y1="{PLOT_T}" x2="{_fmt(sx(v))}" y2="{PLOT_B}"/>')
+        parts.append(_text(sx(v), PLOT_B + 16, f"{v:g}", cls="tick-label"))
+    for v in _ticks(y0, y1):
+        parts.append(f'<line class="grid" x1="{PLOT_L}" y1="{_fmt(sy(v))}" x2="{PLOT_R}" y2="{_fmt(sy(v))}"/>')
+        parts.append(_text(PLOT_L - 6, sy(v) + 4, f"{v:g}", cls="tick-label", anchor="end"))
+    parts.append(_text((PLOT_L + PLOT_R) / 2, PLOT_B + 34, x_label, cls="axis-title"))
+    parts.append(
+        f'<text class="axis-title" text-anchor="middle" transform="translate(14 {_fmt((PLOT_T + PLOT_B) / 2)}) rotate(-90)">'
+        f"{escape(y_label)}</text>"
+    )
+    for s in series:
+        pairs = [(x, y) for x, y in zip(s.xs, s.ys) if x is not None and y is not None and x0 <= x <= x1]
+        if not s.points_only and len(pairs) > 1:
+            path = " ".join(f"{_fmt(sx(x))},{_fmt(sy(y))}" for x, y in pairs)
+            parts.append(f'<polyline class="series {s.cls}" points="{path}"/>')
+        if s.points_only:
+            for i, (x, y) in enumerate(zip(s.xs, s.ys)):
+                if s.low is not None and s.high is not None:
+                    parts.append(
+                        f'<line class="errorbar {s.cls}" x1="{_fmt(sx(x))}" y1="{_fmt(sy(s.low[i]))}" '
+                        f'x2="{_fmt(sx(x))}" y2="{_fmt(sy(s.high[i]))}"/>'
+                    )
+                parts.append(f'<circle class="dot {s.cls}" cx="{_fmt(sx(x))}" cy="{_fmt(sy(y))}" r="3"/>')
+    for i, s in enumerate(series):
+        ly = CHART_H + 4 + 16 * i
+        parts.append(f'<line class="series {s.cls}" x1="{PLOT_L}" y1="{ly}" x2="{PLOT_L + 24}" y2="{ly}"/>')
+        parts.append(_text(PLOT_L + 30, ly + 4, s.label, cls="legend", anchor="start"))
+    parts.append("</svg>")
+    return Markup("".join(parts))
+
+
+def model_card_charts(model: Model, lang: str) -> dict[str, Markup]:
+    """ROC, calibration and decision curves from the artifact's stored curves."""
+    text = STRINGS[lang]
+    curves = model.artifact.curves
+    if not curves:
+        return {}
+    roc = curves["roc"]
+    charts = {
+        "roc": line_chart(
+            title=text["roc_heading"],
+            x_label=text["fpr"],
+            y_label=text["tpr"],
+            x_range=(0, 1),
+            y_range=(0, 1),
+            series=[
+                Series(text["legend_model"], roc["fpr"], roc["tpr"], "model"),
+                Series(text["legend_ideal"] + " / 0.5", [0, 1], [0, 1], "reference"),
+            ],
+        )
+    }
+    calibration = curves["calibration"]
+    grouped, smoothed = calibration["grouped"], calibration["smoothed"]
+    top = max(0.2, max(grouped["observed_hi"] + grouped["predicted"] + smoothed["observed"]))
+    top = min(1.0, round(top + 0.05, 1))
+    series = [
+        Series(text["legend_ideal"], [0, top], [0, top], "reference"),
+        Series(text["legend_smoothed"], smoothed["predicted"], smoothed["observed"], "model"),
+        Series(
+            text["legend_grouped"], grouped["predicted"], grouped["observed"], "grouped",
+            low=grouped["observed_lo"], high=grouped["observed_hi"], points_only=True,
+        ),  # fmt: skip
+    ]
+    if "bias_corrected" in calibration:
+        corrected = calibration["bias_corrected"]
+        series.append(Series(text["legend_corrected"], corrected["predicted"], corrected["corrected"], "corrected"))
+    charts["calibration"] = line_chart(
+        title=text["calibration_heading"],
+        x_label=text["predicted_risk"],
+        y_label=text["observed_rate"],
+        x_range=(0, top),
+        y_range=(0, top),
+        series=series,
+    )
+    decision = curves["decision"]
+    prevalence = model.artifact.performance.model_extra.get("prevalence") if model.artifact.performance.model_extra else None
+    y_top = round((prevalence or max(decision["net_benefit_model"])) + 0.05, 2)
+    charts["decision"] = line_chart(
+        title=text["decision_heading"],
+        x_label=text["threshold"],
+        y_label=text["net_benefit"],
+        x_range=(0, 0.6),
+        y_range=(-0.05, y_top),
+        series=[
+            Series(text["legend_model"], decision["threshold"], decision["net_benefit_model"], "model"),
+            Series(text["legend_treat_all"], decision["threshold"], decision["net_benefit_all"], "treat-all"),
+            Series(text["legend_treat_none"], decision["threshold"], decision["net_benefit_none"], "reference"),
+        ],
+    )
+    return charts

@@ -1,0 +1,175 @@
+"""HTML pages: the calculator (/ and /embed), the model card (/model), the API reference (/docs).
+
+The calculator works without JavaScript: the form posts to the page, which
+renders the result on the server.  With JavaScript, the same form is posted
+to /partials/result on every change and the returned fragment (rendered by
+the same templates) replaces the result and the nomogram, so the page and
+the script can never disagree.
+"""
+
+from __future__ import annotations
+
+from typing import Any
+from urllib.parse import parse_qsl
+
+from fastapi import APIRouter, Request
+from fastapi.responses import HTMLResponse, Response
+
+from app.model.predict import Model
+from app.web.charts import model_card_charts, nomogram_svg
+from app.web.i18n import SOURCE_LABELS, STRINGS, choose_language, format_number, format_percent
+from app.web.results import FormInput, PageResult, assess, read_form
+
+router = APIRouter()
+
+FORM_FIELDS = ("surface_depression", "ki67_percent", "ki67_unknown", "cga_positive")
+
+
+def _language(request: Request, form_lang: str | None = None) -> str:
+    settings = request.app.state.settings
+    return choose_language(
+        form_lang or request.query_params.get("lang"), request.headers.get("accept-language"), settings.default_language
+    )
+
+
+async def _posted_form(request: Request) -> dict[str, str]:
+    """The url-encoded form body (the only kind our form and script send), first value per name.
+
+    Parsed here rather than by python-multipart: three short fields need no extra dependency.
+    """
+    body = (await request.body()).decode("utf-8", errors="replace")
+    values: dict[str, str] = {}
+    for key, value in parse_qsl(body, keep_blank_values=True):
+        values.setdefault(key, value)
+    return values
+
+
+def _form_from(values: Any) -> FormInput:
+    return FormInput(
+        surface_depression=str(values.get("surface_depression", ""))[:10],
+        ki67_percent=str(values.get("ki67_percent", ""))[:20],
+        ki67_unknown=str(values.get("ki67_unknown", "")) in ("1", "on", "true"),
+        cga_positive=str(values.get("cga_positive", ""))[:10],
+    )
+
+
+def _context(request: Request, model: Model, lang: str, *, form: FormInput, embed: bool) -> dict[str, Any]:
+    """Compute the result once; the templates only display it."""
+    findings, errors = (None, {}) if form.is_blank else read_form(form, lang)
+    result: PageResult | None = assess(model, findings, lang) if findings else None
+    values = None
+    if result and result.prediction:
+        values = {
+            "surface_depression": float(findings.surface_depression),
+            "ki67_percent": float(findings.ki67_percent),
+            "cga_positive": float(findings.cga_positive),
+        }
+    return {
+        "request": request,
+        "t": STRINGS[lang],
+        "lang": lang,
+        "model": model,
+        "source_label": SOURCE_LABELS[lang][model.source],
+        "form": form,
+        "errors": errors,
+        "result": result,
+        "nomogram": nomogram_svg(model, lang, result.prediction if result else None, values),
+        "pct": format_percent,
+        "num": format_number,
+        "embed": embed,
+        "post_message_origins": " ".join(request.app.state.settings.frame_ancestor_origins) if embed else "",
+        "base": request.scope.get("root_path", ""),
+    }
+
+
+def _render(request: Request, template: str, context: dict[str, Any], status: int = 200) -> Response:
+    return request.app.state.templates.TemplateResponse(request, template, context, status_code=status)
+
+
+def _calculator(request: Request, form: FormInput, lang: str, *, embed: bool) -> Response:
+    model = request.app.state.registry.default
+    context = _context(request, model, lang, form=form, embed=embed)
+    return _render(request, "embed.html" if embed else "index.html", context, 422 if context["errors"] else 200)
+
+
+@router.get("/", response_class=HTMLResponse, include_in_schema=False)
+def index(request: Request) -> Response:
+    return _calculator(request, FormInput(), _language(request), embed=False)
+
+
+@router.post("/", response_class=HTMLResponse, include_in_schema=False)
+async def index_submit(request: Request) -> Response:
+    values = await _posted_form(request)
+    return _calculator(request, _form_from(values), _language(request, values.get("lang")), embed=False)
+
+
+@router.get("/embed", response_class=HTMLResponse, include_in_schema=False)
+def embed(request: Request) -> Response:
+    """Prefilled from the query string, e.g. ?surface_depression=1&ki67_percent=5&cga_positive=1."""
+    return _calculator(request, _form_from(request.query_params), _language(request), embed=True)
+
+
+@router.post("/embed", response_class=HTMLResponse, include_in_schema=False)
+async def embed_submit(request: Request) -> Response:
+    values = await _posted_form(request)
+    return _calculator(request, _form_from(values), _language(request, values.get("lang")), embed=True)
+
+
+@router.post("/partials/result", response_class=HTMLResponse, include_in_schema=False)
+async def result_fragment(request: Request) -> Response:
+    """The result and nomogram for the script, re-rendered by the page's own templates.
+
+    While a finding is still being entered, messages are shown only for the
+    fields the user has touched (`touched`); the result waits for all three.
+    The status is 200: the fragment is content, its messages included.
+    """
+    values = await _posted_form(request)
+    lang = _language(request, values.get("lang"))
+    model = request.app.state.registry.default
+    context = _context(request, model, lang, form=_form_from(values), embed=values.get("embed") == "1")
+    touched = set(values.get("touched", "").split(","))
+    context["errors"] = {name: message for name, message in context["errors"].items() if name in touched}
+    return _render(request, "_live.html", context)
+
+
+@router.get("/model", response_class=HTMLResponse, include_in_schema=False)
+def model_card(request: Request) -> Response:
+    lang = _language(request)
+    model = request.app.state.registry.default
+    context = {
+        "request": request,
+        "t": STRINGS[lang],
+        "lang": lang,
+        "model": model,
+        "source_label": SOURCE_LABELS[lang][model.source],
+        "charts": model_card_charts(model, lang),
+        "perf": model.artifact.performance,
+        "extra": model.artifact.performance.model_extra or {},
+        "num": format_number,
+        "embed": False,
+        "base": request.scope.get("root_path", ""),
+    }
+    return _render(request, "model.html", context)
+
+
+@router.get("/docs", response_class=HTMLResponse, include_in_schema=False)
+def api_docs(request: Request) -> Response:
+    """The API reference, rendered from the OpenAPI schema on the server (no CDN assets)."""
+    lang = _language(request)
+    schema = request.app.openapi()
+    endpoints = [
+        {"method": method.upper(), "path": path, "summary": op.get("summary", ""), "responses": sorted(op.get("responses", {}))}
+        for path, item in schema["paths"].items()
+        for method, op in item.items()
+    ]
+    context = {
+        "request": request,
+        "t": STRINGS[lang],
+        "lang": lang,
+        "model": request.app.state.registry.default,
+        "endpoints": endpoints,
+        "findings_schema": schema["components"]["schemas"]["PatientFindings"],
+        "embed": False,
+        "base": request.scope.get("root_path", ""),
+    }
+    return _render(request, "docs.html", context)

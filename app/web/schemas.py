@@ -1,0 +1,61 @@
+"""API schemas, named by role: `PatientFindings` in, `RiskPrediction` out."""
+
+from __future__ import annotations
+
+import math
+
+from pydantic import BaseModel, ConfigDict, Field, StrictBool, field_validator
+
+
+class PatientFindings(BaseModel):
+    """The three findings of one lesion.  All are required: a missing finding is never assumed absent."""
+
+    model_config = ConfigDict(
+        extra="forbid",
+        json_schema_extra={"examples": [{"surface_depression": True, "ki67_percent": 2.5, "cga_positive": True}]},
+    )
+
+    surface_depression: StrictBool = Field(description="Central or surface depression seen at endoscopy (true/false).")
+    ki67_percent: float = Field(
+        ge=0, le=100, description="Ki-67 labelling index of the biopsy, percent of tumour cells, 0 to 100.", allow_inf_nan=False
+    )
+    cga_positive: StrictBool = Field(description="Chromogranin A immunostaining positive (true/false).")
+
+    @field_validator("ki67_percent", mode="before")
+    @classmethod
+    def _number_not_text(cls, value: object) -> object:
+        # JSON "5" or true must not slip through as 5.0 or 1.0: a clinician typed something else.
+        if isinstance(value, bool) or not isinstance(value, (int, float)):
+            raise ValueError("must be a number (a percentage from 0 to 100)")
+        if isinstance(value, float) and not math.isfinite(value):
+            raise ValueError("must be a finite number from 0 to 100")
+        return value
+
+
+class ModelIdentity(BaseModel):
+    id: str
+    sha256: str
+    source: str
+    demonstration: bool
+
+
+class RiskPrediction(BaseModel):
+    """Predicted risk of non-curative resection with its delta-method 95 % CI."""
+
+    probability: float = Field(description="Predicted risk, 0 to 1.")
+    ci95: tuple[float, float] = Field(description="95 % CI of the risk (delta method on the logit scale).")
+    linear_predictor: float
+    points: dict[str, float] = Field(description="Nomogram points of each finding.")
+    total_points: float
+    extrapolation: list[str] = Field(description="Findings outside the range the model was fitted on.")
+    model: ModelIdentity
+    notice: str | None = Field(description="Set when the model is a demonstration or built from published coefficients.")
+
+
+class ValidationProblem(BaseModel):
+    field: str
+    message: str
+
+
+class ErrorResponse(BaseModel):
+    detail: list[ValidationProblem] | str

@@ -1,0 +1,79 @@
+"""Maximum-likelihood fit: agreement with scikit-learn, and refusals that name the problem."""
+
+from __future__ import annotations
+
+import numpy as np
+import pytest
+from sklearn.linear_model import LogisticRegression
+
+from app.errors import StatisticalError
+from app.stats.fit import SeparationError, fit_logistic
+from tests.conftest import simulated_xy
+
+NAMES = ("surface_depression", "ki67_percent", "cga_positive")
+COEF_RTOL = 1e-4  # the contract: agreement with an independent fit to 1e-4 relative
+
+
+def test_coefficients_match_scikit_learn_unpenalised():
+    x, y = simulated_xy(400, 1)
+    fit = fit_logistic(x=x, y=y, names=NAMES)
+    reference = LogisticRegression(C=np.inf, tol=1e-12, max_iter=10_000).fit(x, y)
+    np.testing.assert_allclose(fit.coef_, [reference.intercept_[0], *reference.coef_[0]], rtol=COEF_RTOL)
+
+
+def test_covariance_is_inverse_observed_information():
+    x, y = simulated_xy(300, 2)
+    fit = fit_logistic(x=x, y=y, names=NAMES)
+    design = np.column_stack([np.ones(y.size), x])
+    p = 1 / (1 + np.exp(-(design @ fit.coef_)))
+    information = design.T @ (design * (p * (1 - p))[:, None])
+    np.testing.assert_allclose(fit.cov_, np.linalg.inv(information), rtol=1e-8)
+
+
+def test_table_has_wald_odds_ratio_intervals():
+    x, y = simulated_xy(300, 3)
+    fit = fit_logistic(x=x, y=y, names=NAMES)
+    row = fit.table()[2]
+    se = np.sqrt(fit.cov_[2, 2])
+    assert row.name == "ki67_percent"
+    assert row.odds_ratio == pytest.approx(np.exp(fit.coef_[2]))
+    assert row.or_ci95[0] == pytest.approx(np.exp(fit.coef_[2] - 1.959963984540054 * se))
+    from scipy.stats import norm
+
+    assert row.p == pytest.approx(2 * norm.sf(abs(fit.coef_[2] / se)), rel=1e-9)
+
+
+def test_binary_predictor_with_an_empty_cell_is_named_as_separating():
+    x, y = simulated_xy(300, 4)
+    x[:, 2] = np.where(y == 1, 1.0, x[:, 2])  # every event CgA positive: quasi-complete separation
+    with pytest.raises(SeparationError, match="'cga_positive'"):
+        fit_logistic(x=x, y=y, names=NAMES)
+
+
+def test_continuous_threshold_separation_is_named():
+    x, y = simulated_xy(300, 5)
+    x[:, 1] = np.where(y == 1, 10 + x[:, 1], x[:, 1] / 10)
+    with pytest.raises(SeparationError, match="'ki67_percent'"):
+        fit_logistic(x=x, y=y, names=NAMES)
+
+
+def test_too_few_events_is_an_error_that_says_so():
+    x, y = simulated_xy(300, 6)
+    y[:] = 0
+    y[:9] = 1
+    with pytest.raises(StatisticalError, match="9 event"):
+        fit_logistic(x=x, y=y, names=NAMES)
+
+
+def test_constant_predictor_is_refused():
+    x, y = simulated_xy(200, 7)
+    x[:, 2] = 1.0
+    with pytest.raises(StatisticalError, match="'cga_positive' has the same value"):
+        fit_logistic(x=x, y=y, names=NAMES)
+
+
+def test_collinear_predictors_are_refused():
+    x, y = simulated_xy(200, 8)
+    x = np.column_stack([x, 2 * x[:, 1] + 1])
+    with pytest.raises(StatisticalError, match="collinear"):
+        fit_logistic(x=x, y=y, names=(*NAMES, "copy"))

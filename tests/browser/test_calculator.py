@@ -1,0 +1,169 @@
+"""The calculator in a real Chromium: form, live result, nomogram drag and keys, no outside requests, axe."""
+
+from __future__ import annotations
+
+import json
+import re
+import urllib.request
+from urllib.parse import urlparse
+
+import pytest
+
+from tests.browser.conftest import wait_until, SCREENSHOTS
+from tests.conftest import REPO
+
+AXE = (REPO / "tests" / "browser" / "vendor" / "axe.min.js").read_text(encoding="utf-8")
+
+
+def api_predict(server, **findings) -> dict:
+    request = urllib.request.Request(
+        server.url + "/api/v1/predict", data=json.dumps(findings).encode(), headers={"content-type": "application/json"}
+    )
+    with urllib.request.urlopen(request) as response:
+        return json.loads(response.read())
+
+
+def fill(page, *, depression="1", ki67="4.5", cga="1"):
+    page.check(f'input[name=surface_depression][value="{depression}"]')
+    page.fill("#ki67_percent", ki67)
+    page.check(f'input[name=cga_positive][value="{cga}"]')
+
+
+def shown_probability(page) -> float:
+    page.wait_for_selector("#result-data[data-probability]")
+    return float(page.get_attribute("#result-data", "data-probability"))
+
+
+def only_local(requests: list[str]) -> list[str]:
+    return [u for u in requests if urlparse(u).hostname not in ("127.0.0.1",) and not u.startswith("data:")]
+
+
+def test_filling_the_form_updates_the_result_without_reload(page, server):
+    page.goto(server.url + "/")
+    page.evaluate("window.__marker = 1")
+    fill(page)
+    wait_until(page, "document.querySelector('#result-data[data-probability]') !== null")
+    expected = api_predict(server, surface_depression=True, ki67_percent=4.5, cga_positive=True)
+    assert shown_probability(page) == pytest.approx(expected["probability"], abs=1e-12)
+    assert page.evaluate("window.__marker") == 1  # same document: no reload
+    total = float(page.text_content("#total-points"))
+    assert total == pytest.approx(expected["total_points"], abs=0.05)
+    assert only_local(page.requests) == []
+    assert page.console_errors == []
+
+
+def test_dragging_the_ki67_marker_moves_form_total_and_risk_together(page, server):
+    page.goto(server.url + "/")
+    fill(page, ki67="2")
+    page.wait_for_selector(".predictor-axis[data-name=ki67_percent] .marker")
+    axis = page.locator(".predictor-axis[data-name=ki67_percent]")
+    marker = axis.locator(".marker")
+    marker.scroll_into_view_if_needed()  # the mouse acts on the viewport only
+    box = marker.bounding_box()
+    px_lo, px_hi = (float(axis.get_attribute(a)) for a in ("data-px-lo", "data-px-hi"))
+    svg_box = page.locator("#nomogram-figure svg").bounding_box()
+    scale = svg_box["width"] / 400
+    target_x = svg_box["x"] + scale * (px_lo + 0.5 * (px_hi - px_lo))  # the middle of the axis: Ki-67 10 %
+    page.mouse.move(box["x"] + box["width"] / 2, box["y"] + box["height"] / 2)
+    page.mouse.down()
+    page.mouse.move(target_x, box["y"] + box["height"] / 2, steps=8)
+    page.mouse.up()
+    wait_until(page, "document.querySelector('#ki67_percent').value !== '2'")
+    value = float(page.input_value("#ki67_percent"))
+    assert value == pytest.approx(10.0, abs=0.3)
+    wait_until(page, 
+        f"document.querySelector('#result-data') && document.querySelector('#result-data').dataset.probability"
+        f" && Math.abs(parseFloat(document.querySelector('[data-points=ki67_percent]').textContent)) > 0"
+    )
+    page.wait_for_timeout(400)
+    expected = api_predict(server, surface_depression=True, ki67_percent=value, cga_positive=True)
+    assert shown_probability(page) == pytest.approx(expected["probability"], abs=1e-12)
+    assert float(page.text_content("#total-points")) == pytest.approx(expected["total_points"], abs=0.05)
+    marker_value = float(page.get_attribute(".predictor-axis[data-name=ki67_percent] .marker", "aria-valuenow"))
+    assert marker_value == pytest.approx(value)
+
+
+def test_keyboard_space_toggles_a_binary_finding_and_arrows_move_ki67(page, server):
+    page.goto(server.url + "/")
+    fill(page, depression="0", ki67="3")
+    marker = page.locator(".predictor-axis[data-name=surface_depression] .marker")
+    marker.focus()
+    page.keyboard.press("Space")
+    wait_until(page, "document.querySelector('input[name=surface_depression][value=\"1\"]').checked")
+    page.wait_for_timeout(400)
+    expected = api_predict(server, surface_depression=True, ki67_percent=3, cga_positive=True)
+    assert shown_probability(page) == pytest.approx(expected["probability"], abs=1e-12)
+    page.locator(".predictor-axis[data-name=ki67_percent] .marker").focus()
+    page.keyboard.press("ArrowRight")
+    page.keyboard.press("ArrowRight")
+    wait_until(page, "document.querySelector('#ki67_percent').value === '4'")
+    page.wait_for_timeout(400)
+    expected = api_predict(server, surface_depression=True, ki67_percent=4, cga_positive=True)
+    assert shown_probability(page) == pytest.approx(expected["probability"], abs=1e-12)
+
+
+def test_unknown_ki67_shows_a_range(page, server):
+    page.goto(server.url + "/")
+    page.check('input[name=surface_depression][value="1"]')
+    page.check("#ki67_unknown")
+    page.check('input[name=cga_positive][value="unknown"]')
+    page.wait_for_selector("#result-data[data-range-lo]")
+    assert page.is_disabled("#ki67_percent")
+    assert "not an estimate" in page.text_content("#result")
+
+
+def test_works_with_javascript_off(browser_context_factory, server):
+    context = browser_context_factory(java_script_enabled=False, viewport={"width": 800, "height": 900})
+    page = context.new_page()
+    page.goto(server.url + "/")
+    fill(page, ki67="7")
+    page.click("button[type=submit]")
+    page.wait_for_selector("#result-data[data-probability]")
+    expected = api_predict(server, surface_depression=True, ki67_percent=7, cga_positive=True)
+    assert shown_probability(page) == pytest.approx(expected["probability"], abs=1e-12)
+    page.close()
+
+
+@pytest.mark.parametrize("path", ["/", "/model", "/docs", "/?lang=zh", "/embed?surface_depression=1&ki67_percent=5&cga_positive=1"])
+def test_accessibility_audit_has_no_violations(page, server, path):
+    page.goto(server.url + path)
+    if path == "/":
+        fill(page)
+        page.wait_for_selector("#result-data[data-probability]")
+    page.evaluate(AXE)  # through DevTools: the page's CSP (no inline script) stays on
+    result = page.evaluate("async () => await axe.run(document, {resultTypes: ['violations']})")
+    violations = [(v["id"], v["impact"], [n["target"] for n in v["nodes"]][:3]) for v in result["violations"]]
+    assert violations == []
+    assert only_local(page.requests) == []
+
+
+@pytest.mark.parametrize("width", [375, 1280])
+def test_screenshots(browser_context_factory, server, width):
+    """Saved for a person to look at (test-artifacts/screenshots); the layout must not overflow."""
+    context = browser_context_factory(viewport={"width": width, "height": 900})
+    page = context.new_page()
+    page.goto(server.url + "/")
+    fill(page)
+    page.wait_for_selector("#result-data[data-probability]")
+    SCREENSHOTS.mkdir(parents=True, exist_ok=True)
+    page.screenshot(path=str(SCREENSHOTS / f"calculator-{width}.png"), full_page=True)
+    overflow = page.evaluate("document.documentElement.scrollWidth - document.documentElement.clientWidth")
+    assert overflow <= 0
+    page.goto(server.url + "/model")
+    page.screenshot(path=str(SCREENSHOTS / f"model-card-{width}.png"), full_page=True)
+    assert page.evaluate("document.documentElement.scrollWidth - document.documentElement.clientWidth") <= 0
+    page.close()
+
+
+def test_copy_summary_puts_one_line_on_the_clipboard(browser_context_factory, server):
+    context = browser_context_factory(viewport={"width": 1000, "height": 900}, permissions=["clipboard-read", "clipboard-write"])
+    page = context.new_page()
+    page.goto(server.url + "/")
+    fill(page)
+    page.wait_for_selector("#copy-summary:not([hidden])")
+    page.click("#copy-summary")
+    wait_until(page, "document.querySelector('#copy-status').textContent.length > 0")
+    copied = page.evaluate("navigator.clipboard.readText()")
+    assert "\n" not in copied.strip()
+    assert re.search(r"\d+\.\d %", copied) and "rnet-demo-v1" in copied and "Ki-67 4.5 %" in copied
+    page.close()

@@ -1,0 +1,100 @@
+"""The JSON API: answers equal the statistics core's; every bad input is a 4xx naming the field."""
+
+from __future__ import annotations
+
+import json
+
+import pytest
+
+from app.model.predict import Model
+from tests.conftest import DEMO_ARTIFACT
+
+VALID = {"surface_depression": True, "ki67_percent": 4.5, "cga_positive": False}
+
+
+def test_prediction_equals_the_model_core(client):
+    response = client.post("/api/v1/predict", json=VALID)
+    assert response.status_code == 200
+    body = response.json()
+    core = Model.from_file(DEMO_ARTIFACT).predict({"surface_depression": 1, "ki67_percent": 4.5, "cga_positive": 0})
+    assert body["probability"] == core.probability
+    assert body["ci95"] == list(core.ci95)
+    assert body["linear_predictor"] == core.linear_predictor
+    assert body["total_points"] == pytest.approx(sum(body["points"].values()))
+    assert body["model"]["id"] == "rnet-demo-v1"
+    assert body["model"]["demonstration"] is True
+    assert "Demonstration" in body["notice"]
+    assert body["extrapolation"] == []
+
+
+def test_extrapolation_is_named(client):
+    body = client.post("/api/v1/predict", json={**VALID, "ki67_percent": 60}).json()
+    assert body["extrapolation"] == ["ki67_percent"]
+
+
+BAD_INPUT = [
+    ({**VALID, "ki67_percent": 101}, "ki67_percent", "outside 0 to 100"),
+    ({**VALID, "ki67_percent": -0.1}, "ki67_percent", "outside 0 to 100"),
+    ({**VALID, "ki67_percent": "5"}, "ki67_percent", "must be a number"),
+    ({**VALID, "ki67_percent": True}, "ki67_percent", "must be a number"),
+    ({**VALID, "ki67_percent": None}, "ki67_percent", "must be a number"),
+    ({**VALID, "surface_depression": "yes"}, "surface_depression", "true or false"),
+    ({**VALID, "surface_depression": 1}, "surface_depression", "true or false"),
+    ({**VALID, "cga_positive": None}, "cga_positive", "true or false"),
+    ({"surface_depression": True, "ki67_percent": 3}, "cga_positive", "is required"),
+    ({**VALID, "tumor_size": 3}, "tumor_size", "not a finding"),
+    ([VALID], "body", "JSON object"),
+    ("just text", "body", "JSON object"),
+]
+
+
+@pytest.mark.parametrize(("payload", "field", "words"), BAD_INPUT)
+def test_bad_input_gets_422_naming_the_field(client, payload, field, words):
+    response = client.post("/api/v1/predict", json=payload)
+    assert response.status_code == 422
+    problems = response.json()["detail"]
+    assert any(p["field"] == field and words in p["message"] for p in problems), problems
+
+
+@pytest.mark.parametrize(
+    "raw",
+    [b"{", b'{"surface_depression": true, "ki67_percent": NaN, "cga_positive": true}',
+     b'{"surface_depression": true, "ki67_percent": Infinity, "cga_positive": true}',
+     b'{"surface_depression": true, "ki67_percent": 1e999, "cga_positive": true}', b"", b"\xff\xfe"],
+)  # fmt: skip
+def test_broken_json_and_non_finite_numbers_are_422(client, raw):
+    response = client.post("/api/v1/predict", content=raw, headers={"content-type": "application/json"})
+    assert response.status_code == 422
+    assert response.json()["detail"]
+
+
+def test_huge_body_is_413_and_the_server_keeps_serving(client):
+    response = client.post("/api/v1/predict", content=b"[" + b"1," * 20000 + b"1]", headers={"content-type": "application/json"})
+    assert response.status_code == 413
+    assert "larger than" in response.json()["detail"]
+    assert client.post("/api/v1/predict", json=VALID).status_code == 200
+
+
+def test_wrong_method_and_unknown_route_are_4xx(client):
+    assert client.get("/api/v1/predict").status_code == 405
+    assert client.get("/api/v1/nothing").status_code == 404
+
+
+def test_model_metadata_and_health(client):
+    meta = client.get("/api/v1/model").json()
+    shipped = json.loads(DEMO_ARTIFACT.read_text())
+    assert meta["sha256"] == shipped["sha256"]
+    assert meta["coefficients"] == shipped["coefficients"]
+    assert meta["demonstration"] is True and meta["notice"]
+    assert client.get("/healthz").json() == {"status": "ok"}
+    ready = client.get("/readyz").json()
+    assert ready["status"] == "ready" and ready["models"] == {"rnet-demo-v1": shipped["sha256"]}
+
+
+def test_openapi_documents_ranges_and_forbids_extra_fields(client):
+    schema = client.get("/openapi.json").json()
+    findings = schema["components"]["schemas"]["PatientFindings"]
+    assert findings["properties"]["ki67_percent"]["minimum"] == 0
+    assert findings["properties"]["ki67_percent"]["maximum"] == 100
+    assert findings["additionalProperties"] is False
+    assert set(findings["required"]) == {"surface_depression", "ki67_percent", "cga_positive"}

@@ -1,0 +1,95 @@
+#!/usr/bin/env python3
+"""Benchmark: what 1000 bootstrap replicates add to `train`, against R's rms::validate + rms::calibrate.
+
+For each cohort size, the whole `python -m app train` process is timed with
+--bootstrap 1000 and with --bootstrap 10; the difference is what the 990
+extra replicates cost (start-up, reading and fitting cancel).  With R and
+rms installed, the same is done for `rms::validate` plus `rms::calibrate`
+(B = 1000 minus B = 10) on the same file.  Prints a table; asserts nothing.
+
+Usage: python bench/bootstrap_vs_r.py [--sizes 213,20000] [--repeats 3]
+"""
+
+from __future__ import annotations
+
+import argparse
+import os
+import shutil
+import subprocess
+import sys
+import tempfile
+import time
+from pathlib import Path
+
+REPO = Path(__file__).resolve().parent.parent
+
+R_SCRIPT = r"""
+suppressMessages(library(rms))
+args <- commandArgs(trailingOnly = TRUE)
+d <- read.csv(args[1]); B <- as.integer(args[2])
+set.seed(1)
+t <- system.time({
+  f <- lrm(non_curative_resection ~ surface_depression + ki67_percent + cga_positive, data = d, x = TRUE, y = TRUE)
+  v <- validate(f, B = B)
+  k <- calibrate(f, B = B)
+})
+cat(sprintf("%.3f\n", t[["elapsed"]]))
+"""
+
+
+def timed(command: list[str], repeats: int) -> float:
+    """Best of `repeats` wall-clock times (the least disturbed run)."""
+    best = float("inf")
+    for _ in range(repeats):
+        start = time.perf_counter()
+        subprocess.run(command, check=True, capture_output=True, cwd=REPO)
+        best = min(best, time.perf_counter() - start)
+    return best
+
+
+def r_time(cohort: Path, replicates: int, script: Path, repeats: int) -> float:
+    best = float("inf")
+    for _ in range(repeats):
+        out = subprocess.run(["Rscript", str(script), str(cohort), str(replicates)], check=True, capture_output=True, text=True)
+        best = min(best, float(out.stdout.strip().splitlines()[-1]))
+    return best
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("--sizes", default="213,20000")
+    parser.add_argument("--repeats", type=int, default=3)
+    args = parser.parse_args()
+    have_r = shutil.which("Rscript") is not None and subprocess.run(
+        ["Rscript", "-e", "suppressMessages(library(rms))"], capture_output=True
+    ).returncode == 0
+    work = Path(tempfile.mkdtemp(prefix="rnet-bench-"))
+    script = work / "validate.R"
+    script.write_text(R_SCRIPT)
+    print(f"machine: {os.cpu_count()} cores; python {sys.version.split()[0]}; R/rms {'yes' if have_r else 'not installed'}")
+    print(f"{'n':>7} {'ours B=10':>10} {'ours B=1000':>12} {'ours added':>11} {'R added':>9} {'R/ours':>7}")
+    for n in (int(s) for s in args.sizes.split(",")):
+        cohort = work / f"cohort-{n}.csv"
+        subprocess.run([sys.executable, "-m", "app", "simulate", "--out", str(cohort), "--n", str(n), "--seed", "7"], check=True, capture_output=True, cwd=REPO)
+
+        def train(b: int) -> list[str]:
+            return [sys.executable, "-m", "app", "train", "--data", str(cohort), "--out", str(work / f"m-{n}-{b}.json"),
+                    "--bootstrap", str(b), "--force"]  # fmt: skip
+
+        ours_10 = timed(train(10), args.repeats)
+        ours_1000 = timed(train(1000), args.repeats)
+        added = ours_1000 - ours_10
+        if have_r:
+            r_repeats = 1 if n > 5000 else args.repeats
+            r_added = r_time(cohort, 1000, script, r_repeats) - r_time(cohort, 10, script, r_repeats)
+            ratio = f"{r_added / added:7.1f}"
+            r_text = f"{r_added:9.2f}"
+        else:
+            r_text, ratio = f"{'—':>9}", f"{'—':>7}"
+        print(f"{n:>7} {ours_10:>10.2f} {ours_1000:>12.2f} {added:>11.2f} {r_text} {ratio}")
+    shutil.rmtree(work, ignore_errors=True)
+    print("times in seconds, best of repeats; 'added' = B=1000 minus B=10 (start-up cancels)")
+
+
+if __name__ == "__main__":
+    main()

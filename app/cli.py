@@ -146,6 +146,62 @@ def cmd_from_coefficients(args: argparse.Namespace) -> int:
     return EXIT_OK
 
 
+def cmd_validate(args: argparse.Namespace) -> int:
+    import json
+
+    from app.model.artifact import load_artifact, write_atomic
+    from app.stats.cohort import read_cohort
+    from app.stats.validate import validate_artifact
+    from app.web.reports import render_validation_report, verdict_text
+
+    for target in (args.out, args.json):
+        if target and Path(target).exists() and not args.force:
+            raise UserInputError(f"'{target}' already exists; choose another name or add --force to replace it.")
+    artifact = load_artifact(args.artifact)
+    cohort = read_cohort(args.data)
+    result = validate_artifact(artifact=artifact, cohort=cohort)
+    for verdict in result["verdicts"]:
+        verdict["text"] = verdict_text(verdict, "en")
+    for notice in cohort.notices():
+        _say(f"note: {notice}")
+    figures = result["figures"]
+    print(f"model {artifact.model_id} on {cohort.source_name}: n = {figures['n']}, events = {figures['events']} "
+          f"({result['cohort']['selection']})")
+    for verdict in result["verdicts"]:
+        print(f"- {verdict['text']}")
+    if args.json:
+        write_atomic(args.json, (json.dumps(result, indent=2, ensure_ascii=False, allow_nan=False) + "\n").encode(), force=args.force)
+        _say(f"wrote {args.json}")
+    if args.out:
+        write_atomic(args.out, render_validation_report(result, lang=args.lang).encode("utf-8"), force=args.force)
+        _say(f"wrote {args.out}")
+    return EXIT_OK
+
+
+def cmd_recalibrate(args: argparse.Namespace) -> int:
+    from app.model.artifact import check_model_id, load_artifact, write_artifact
+    from app.stats.cohort import read_cohort
+    from app.stats.recalibrate import recalibrated_artifact
+
+    model_id = check_model_id(args.model_id or _model_id_from(args.out))
+    if Path(args.out).exists() and not args.force:
+        raise UserInputError(f"'{args.out}' already exists; choose another --out or add --force to replace it.")
+    parent = load_artifact(args.artifact)
+    cohort = read_cohort(args.data)
+    artifact, notices = recalibrated_artifact(
+        artifact=parent, cohort=cohort, method=args.method, model_id=model_id, created_at=_reproducible_time(args)
+    )
+    for notice in cohort.notices() + notices:
+        _say(f"note: {notice}")
+    stamped = write_artifact(args.out, artifact, force=args.force)
+    _print_summary(stamped)
+    _say(
+        f"wrote {args.out}: {stamped['provenance']['update_method']} update of {parent.model_id} "
+        f"(sha256 {stamped['sha256'][:16]}…)"
+    )
+    return EXIT_OK
+
+
 def cmd_serve(args: argparse.Namespace) -> int:
     from app.web.server import serve
 
@@ -194,6 +250,30 @@ def build_parser() -> argparse.ArgumentParser:
     train.add_argument("--created-at", type=_timestamp, default=None, help="fixed creation time (reproducible builds)")
     train.add_argument("--force", action="store_true", help="replace an existing --out file")
     train.set_defaults(handler=cmd_train)
+
+    validate = commands.add_parser("validate", help="external validation of an artifact on another cohort")
+    validate.add_argument("--artifact", required=True, help="model artifact JSON (verified before use)")
+    validate.add_argument("--data", required=True, help="the local cohort CSV")
+    validate.add_argument("--out", default=None, help="self-contained HTML report")
+    validate.add_argument("--json", default=None, help="all figures, curves and verdicts as JSON")
+    validate.add_argument("--lang", choices=("en", "zh"), default="en", help="report language (default en)")
+    validate.add_argument("--force", action="store_true", help="replace existing output files")
+    validate.set_defaults(handler=cmd_validate)
+
+    recalibrate = commands.add_parser("recalibrate", help="update an artifact for a new hospital's cohort")
+    recalibrate.add_argument("--artifact", required=True, help="the model to update (verified before use)")
+    recalibrate.add_argument("--data", required=True, help="the local cohort CSV")
+    recalibrate.add_argument("--out", required=True, help="where to write the updated artifact")
+    recalibrate.add_argument(
+        "--method",
+        choices=("intercept", "logistic", "refit", "auto"),
+        default="auto",
+        help="intercept, logistic (intercept and slope), refit, or auto (closed testing; default)",
+    )
+    recalibrate.add_argument("--model-id", default=None, help="id of the new model (default: from --out)")
+    recalibrate.add_argument("--created-at", type=_timestamp, default=None)
+    recalibrate.add_argument("--force", action="store_true")
+    recalibrate.set_defaults(handler=cmd_recalibrate)
 
     simulate = commands.add_parser("simulate", help="write a synthetic demonstration cohort")
     simulate.add_argument("--out", required=True)

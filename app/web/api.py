@@ -84,9 +84,39 @@ def model_public(model: Model) -> dict[str, Any]:
     }  # fmt: skip
 
 
+@router.post(
+    "/api/v1/models/{model_id}/predict",
+    response_model=RiskPrediction,
+    responses={
+        404: {"model": ErrorResponse, "description": "No model with this id on this server."},
+        422: {"model": ErrorResponse, "description": "A finding is missing, malformed or out of range."},
+    },
+    summary="Predicted risk from a named model (when several are served)",
+)
+def predict_with(model_id: str, findings: PatientFindings, request: Request) -> RiskPrediction:
+    return predict_response(_model(request, model_id), findings)
+
+
 @router.get("/api/v1/model", summary="The default model's public metadata")
 def model_metadata(request: Request) -> dict[str, Any]:
     return model_public(_model(request))
+
+
+@router.get("/api/v1/models", summary="The models this server answers with")
+def models(request: Request) -> dict[str, Any]:
+    registry = request.app.state.registry
+    return {
+        "default": registry.default_id,
+        "models": [
+            {**identity(m).model_dump(), "title": m.artifact.title, "created_at": m.artifact.provenance.created_at}
+            for m in registry.models.values()
+        ],
+    }
+
+
+@router.get("/api/v1/models/{model_id}", summary="A named model's public metadata")
+def named_model_metadata(model_id: str, request: Request) -> dict[str, Any]:
+    return model_public(_model(request, model_id))
 
 
 @router.get("/healthz", summary="The process is up")

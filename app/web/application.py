@@ -16,6 +16,7 @@ from fastapi.templating import Jinja2Templates
 from starlette.exceptions import HTTPException as StarletteHTTPException
 
 import app as package
+from app.model.artifact import ArtifactError
 from app.model.predict import Model
 from app.resources import resource_dir
 from app.web import api, pages
@@ -37,9 +38,18 @@ class ModelRegistry:
 
 
 def load_registry(settings: Settings) -> ModelRegistry:
-    """Load and verify the artifact(s); raises ArtifactError (the server must not start)."""
-    model = Model.from_file(settings.artifact)
-    return ModelRegistry(models={model.model_id: model}, default_id=model.model_id)
+    """Load and verify every artifact; raises ArtifactError (the server must not start)."""
+    models: dict[str, Model] = {}
+    for path in settings.artifact_paths:
+        model = Model.from_file(path)
+        if model.model_id in models and models[model.model_id].sha256 != model.sha256:
+            raise ArtifactError(
+                f"two different artifacts share the model id '{model.model_id}' ({path}); give each a unique "
+                "--model-id so that /m/{model_id}/ names one model."
+            )
+        models.setdefault(model.model_id, model)
+    default_id = next(iter(models))
+    return ModelRegistry(models=models, default_id=default_id)
 
 
 def create_app(settings: Settings | None = None) -> FastAPI:

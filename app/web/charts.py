@@ -174,9 +174,17 @@ def _ticks(lo: float, hi: float) -> list[float]:
 
 
 def line_chart(
-    *, title: str, x_label: str, y_label: str, series: list[Series], x_range: tuple[float, float], y_range: tuple[float, float]
+    *,
+    title: str,
+    x_label: str,
+    y_label: str,
+    series: list[Series],
+    x_range: tuple[float, float],
+    y_range: tuple[float, float],
+    histogram: dict[str, list[float]] | None = None,
 ) -> Markup:
-    """A small, printable line chart with axes, ticks, a legend and optional error bars."""
+    """A small, printable line chart with axes, ticks, a legend, optional error bars, and an
+    optional two-sided histogram along the bottom (events up, non-events down), as `val.prob`."""
     (x0, x1), (y0, y1) = x_range, y_range
 
     def sx(v: float) -> float:
@@ -202,6 +210,20 @@ def line_chart(
         f'<text class="axis-title" text-anchor="middle" transform="translate(14 {_fmt((PLOT_T + PLOT_B) / 2)}) rotate(-90)">'
         f"{escape(y_label)}</text>"
     )
+    if histogram:
+        base_y = PLOT_B - 22
+        peak = max(max(histogram["events"]), max(histogram["non_events"]), 1)
+        edges = histogram["edges"]
+        for i in range(len(edges) - 1):
+            if edges[i] >= x1:
+                break
+            left, right = sx(edges[i]) + 0.5, sx(min(edges[i + 1], x1)) - 0.5
+            up = 18 * histogram["events"][i] / peak
+            down = 18 * histogram["non_events"][i] / peak
+            if up:
+                parts.append(f'<rect class="bar events" x="{_fmt(left)}" y="{_fmt(base_y - up)}" width="{_fmt(right - left)}" height="{_fmt(up)}"/>')
+            if down:
+                parts.append(f'<rect class="bar non-events" x="{_fmt(left)}" y="{_fmt(base_y)}" width="{_fmt(right - left)}" height="{_fmt(down)}"/>')
     for s in series:
         pairs = [(x, y) for x, y in zip(s.xs, s.ys) if x is not None and y is not None and x0 <= x <= x1]
         if not s.points_only and len(pairs) > 1:
@@ -225,8 +247,13 @@ def line_chart(
 
 def model_card_charts(model: Model, lang: str) -> dict[str, Markup]:
     """ROC, calibration and decision curves from the artifact's stored curves."""
+    extra = model.artifact.performance.model_extra or {}
+    return curve_charts(model.artifact.curves, lang, prevalence=extra.get("prevalence"))
+
+
+def curve_charts(curves: dict, lang: str, *, prevalence: float | None = None) -> dict[str, Markup]:
+    """The three charts of the model card and of the validation report, from stored curves."""
     text = STRINGS[lang]
-    curves = model.artifact.curves
     if not curves:
         return {}
     roc = curves["roc"]
@@ -265,9 +292,9 @@ def model_card_charts(model: Model, lang: str) -> dict[str, Markup]:
         x_range=(0, top),
         y_range=(0, top),
         series=series,
+        histogram=calibration.get("histogram"),
     )
     decision = curves["decision"]
-    prevalence = model.artifact.performance.model_extra.get("prevalence") if model.artifact.performance.model_extra else None
     y_top = round((prevalence or max(decision["net_benefit_model"])) + 0.05, 2)
     charts["decision"] = line_chart(
         title=text["decision_heading"],

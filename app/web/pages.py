@@ -12,7 +12,7 @@ from __future__ import annotations
 from typing import Any
 from urllib.parse import parse_qsl
 
-from fastapi import APIRouter, Request
+from fastapi import APIRouter, HTTPException, Request
 from fastapi.responses import HTMLResponse, Response
 
 from app.model.predict import Model
@@ -53,6 +53,33 @@ def _form_from(values: Any) -> FormInput:
     )
 
 
+def _model(request: Request, model_id: str | None) -> Model:
+    registry = request.app.state.registry
+    if model_id is None:
+        return registry.default
+    if model_id not in registry.models:
+        raise HTTPException(status_code=404, detail=f"No model '{model_id}' on this server.")
+    return registry.models[model_id]
+
+
+def _common(request: Request, model: Model, lang: str, *, embed: bool) -> dict[str, Any]:
+    """What every page shows: language, model identity (the banner), links to this model's pages."""
+    base = request.scope.get("root_path", "")
+    registry = request.app.state.registry
+    return {
+        "request": request,
+        "t": STRINGS[lang],
+        "lang": lang,
+        "model": model,
+        "source_label": SOURCE_LABELS[lang][model.source],
+        "embed": embed,
+        "base": base,
+        "model_base": base if model.model_id == registry.default_id else f"{base}/m/{model.model_id}",
+        "num": format_number,
+        "pct": format_percent,
+    }
+
+
 def _context(request: Request, model: Model, lang: str, *, form: FormInput, embed: bool) -> dict[str, Any]:
     """Compute the result once; the templates only display it."""
     findings, errors = (None, {}) if form.is_blank else read_form(form, lang)
@@ -65,20 +92,12 @@ def _context(request: Request, model: Model, lang: str, *, form: FormInput, embe
             "cga_positive": float(findings.cga_positive),
         }
     return {
-        "request": request,
-        "t": STRINGS[lang],
-        "lang": lang,
-        "model": model,
-        "source_label": SOURCE_LABELS[lang][model.source],
+        **_common(request, model, lang, embed=embed),
         "form": form,
         "errors": errors,
         "result": result,
         "nomogram": nomogram_svg(model, lang, result.prediction if result else None, values),
-        "pct": format_percent,
-        "num": format_number,
-        "embed": embed,
         "post_message_origins": " ".join(request.app.state.settings.frame_ancestor_origins) if embed else "",
-        "base": request.scope.get("root_path", ""),
     }
 
 
@@ -86,37 +105,44 @@ def _render(request: Request, template: str, context: dict[str, Any], status: in
     return request.app.state.templates.TemplateResponse(request, template, context, status_code=status)
 
 
-def _calculator(request: Request, form: FormInput, lang: str, *, embed: bool) -> Response:
-    model = request.app.state.registry.default
+def _calculator(request: Request, model: Model, form: FormInput, lang: str, *, embed: bool) -> Response:
     context = _context(request, model, lang, form=form, embed=embed)
     return _render(request, "embed.html" if embed else "index.html", context, 422 if context["errors"] else 200)
 
 
 @router.get("/", response_class=HTMLResponse, include_in_schema=False)
-def index(request: Request) -> Response:
-    return _calculator(request, FormInput(), _language(request), embed=False)
+@router.get("/m/{model_id}/", response_class=HTMLResponse, include_in_schema=False)
+def index(request: Request, model_id: str | None = None) -> Response:
+    return _calculator(request, _model(request, model_id), FormInput(), _language(request), embed=False)
 
 
 @router.post("/", response_class=HTMLResponse, include_in_schema=False)
-async def index_submit(request: Request) -> Response:
+@router.post("/m/{model_id}/", response_class=HTMLResponse, include_in_schema=False)
+async def index_submit(request: Request, model_id: str | None = None) -> Response:
     values = await _posted_form(request)
-    return _calculator(request, _form_from(values), _language(request, values.get("lang")), embed=False)
+    model = _model(request, model_id)
+    return _calculator(request, model, _form_from(values), _language(request, values.get("lang")), embed=False)
 
 
 @router.get("/embed", response_class=HTMLResponse, include_in_schema=False)
-def embed(request: Request) -> Response:
+@router.get("/m/{model_id}/embed", response_class=HTMLResponse, include_in_schema=False)
+def embed(request: Request, model_id: str | None = None) -> Response:
     """Prefilled from the query string, e.g. ?surface_depression=1&ki67_percent=5&cga_positive=1."""
-    return _calculator(request, _form_from(request.query_params), _language(request), embed=True)
+    model = _model(request, model_id)
+    return _calculator(request, model, _form_from(request.query_params), _language(request), embed=True)
 
 
 @router.post("/embed", response_class=HTMLResponse, include_in_schema=False)
-async def embed_submit(request: Request) -> Response:
+@router.post("/m/{model_id}/embed", response_class=HTMLResponse, include_in_schema=False)
+async def embed_submit(request: Request, model_id: str | None = None) -> Response:
     values = await _posted_form(request)
-    return _calculator(request, _form_from(values), _language(request, values.get("lang")), embed=True)
+    model = _model(request, model_id)
+    return _calculator(request, model, _form_from(values), _language(request, values.get("lang")), embed=True)
 
 
 @router.post("/partials/result", response_class=HTMLResponse, include_in_schema=False)
-async def result_fragment(request: Request) -> Response:
+@router.post("/m/{model_id}/partials/result", response_class=HTMLResponse, include_in_schema=False)
+async def result_fragment(request: Request, model_id: str | None = None) -> Response:
     """The result and nomogram for the script, re-rendered by the page's own templates.
 
     While a finding is still being entered, messages are shown only for the
@@ -125,7 +151,7 @@ async def result_fragment(request: Request) -> Response:
     """
     values = await _posted_form(request)
     lang = _language(request, values.get("lang"))
-    model = request.app.state.registry.default
+    model = _model(request, model_id)
     context = _context(request, model, lang, form=_form_from(values), embed=values.get("embed") == "1")
     touched = set(values.get("touched", "").split(","))
     context["errors"] = {name: message for name, message in context["errors"].items() if name in touched}
@@ -133,21 +159,15 @@ async def result_fragment(request: Request) -> Response:
 
 
 @router.get("/model", response_class=HTMLResponse, include_in_schema=False)
-def model_card(request: Request) -> Response:
+@router.get("/m/{model_id}/model", response_class=HTMLResponse, include_in_schema=False)
+def model_card(request: Request, model_id: str | None = None) -> Response:
     lang = _language(request)
-    model = request.app.state.registry.default
+    model = _model(request, model_id)
     context = {
-        "request": request,
-        "t": STRINGS[lang],
-        "lang": lang,
-        "model": model,
-        "source_label": SOURCE_LABELS[lang][model.source],
+        **_common(request, model, lang, embed=False),
         "charts": model_card_charts(model, lang),
         "perf": model.artifact.performance,
         "extra": model.artifact.performance.model_extra or {},
-        "num": format_number,
-        "embed": False,
-        "base": request.scope.get("root_path", ""),
     }
     return _render(request, "model.html", context)
 
@@ -163,13 +183,8 @@ def api_docs(request: Request) -> Response:
         for method, op in item.items()
     ]
     context = {
-        "request": request,
-        "t": STRINGS[lang],
-        "lang": lang,
-        "model": request.app.state.registry.default,
+        **_common(request, request.app.state.registry.default, lang, embed=False),
         "endpoints": endpoints,
         "findings_schema": schema["components"]["schemas"]["PatientFindings"],
-        "embed": False,
-        "base": request.scope.get("root_path", ""),
     }
     return _render(request, "docs.html", context)

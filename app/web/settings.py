@@ -17,7 +17,8 @@ DEFAULT_MAX_BODY_BYTES = 16 * 1024
 class Settings(BaseSettings):
     """Every setting, its environment variable and its meaning (also in the README's table).
 
-    RNET_ARTIFACT          model artifact JSON served at / (default: the shipped demonstration)
+    RNET_ARTIFACT          model artifact JSON served at / (default: the first of RNET_ARTIFACTS, else the shipped demonstration)
+    RNET_ARTIFACTS         further artifacts served side by side at /m/{model_id}/ (space- or comma-separated paths)
     RNET_FRAME_ANCESTORS   space- or comma-separated origins allowed to embed the pages in an iframe
                            (default: none but the calculator's own origin)
     RNET_DEFAULT_LANGUAGE  en or zh, when neither ?lang= nor Accept-Language decides
@@ -29,7 +30,8 @@ class Settings(BaseSettings):
 
     model_config = SettingsConfigDict(env_prefix="RNET_", extra="ignore")
 
-    artifact: Path = Field(default_factory=default_artifact_path)
+    artifact: Path | None = None
+    artifacts: str = ""
     frame_ancestors: str = ""
     default_language: Literal["en", "zh"] = "en"
     root_path: str = ""
@@ -54,6 +56,13 @@ class Settings(BaseSettings):
         if value and (not value.startswith("/") or value.endswith("/")):
             raise ValueError("must start with '/' and not end with '/', e.g. /rnet")
         return value
+
+    @property
+    def artifact_paths(self) -> list[Path]:
+        """Every artifact to serve, the default first."""
+        extra = [Path(p) for p in self.artifacts.replace(",", " ").split()]
+        default = self.artifact or (extra[0] if extra else default_artifact_path())
+        return [default, *[p for p in extra if p != default]]
 
     @property
     def frame_ancestor_origins(self) -> list[str]:

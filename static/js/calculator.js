@@ -6,6 +6,7 @@
   var form = document.getElementById("calculator-form");
   if (!form) { return; }
   var base = document.body.getAttribute("data-base") || "";
+  var modelBase = document.body.getAttribute("data-model-base") || base;
   var origins = (document.body.getAttribute("data-post-message-origins") || "").split(/\s+/).filter(Boolean);
   var pending = null, inflight = null, sequence = 0, touched = {};
 
@@ -38,7 +39,7 @@
     body.set("touched", Object.keys(touched).join(","));
     if (inflight && inflight.abort) { inflight.abort(); }
     inflight = typeof AbortController === "function" ? new AbortController() : null;
-    fetch(base + "/partials/result", {
+    fetch(modelBase + "/partials/result", {
       method: "POST", body: body, credentials: "same-origin",
       headers: { "content-type": "application/x-www-form-urlencoded" },
       signal: inflight ? inflight.signal : undefined

@@ -11,7 +11,10 @@ from tests.conftest import DEMO_ARTIFACT
 
 
 def make_client(**settings: object) -> TestClient:
-    return TestClient(create_app(Settings(artifact=DEMO_ARTIFACT, **settings)), raise_server_exceptions=False)
+    """A client on a fresh app; RNET_ARTIFACT is the shipped demo unless RNET_ARTIFACTS is given."""
+    if "artifacts" not in settings:
+        settings.setdefault("artifact", DEMO_ARTIFACT)
+    return TestClient(create_app(Settings(**settings)), raise_server_exceptions=False)
 
 
 @pytest.fixture

@@ -1,0 +1,211 @@
+"""External validation: an artifact applied unchanged to another hospital's cohort.
+
+Reports discrimination, the calibration hierarchy (Van Calster 2016: mean,
+weak = intercept and slope, moderate = the flexible curve), overall
+accuracy, clinical usefulness, and a plain-language verdict per property
+that does not claim more than the sample can show.
+"""
+
+from __future__ import annotations
+
+import math
+from dataclasses import dataclass
+from typing import Any
+
+import numpy as np
+
+from app.model.artifact import ModelArtifact
+from app.stats.batch_logistic import expit
+from app.stats.calibration import (
+    brier_score,
+    calibration_in_the_large,
+    calibration_intercept_slope,
+    grouped_curve,
+    hosmer_lemeshow,
+    integrated_calibration_index,
+    observed_expected,
+    scaled_brier,
+    smoothed_calibration,
+    spiegelhalter_z,
+)
+from app.stats.cohort import OUTCOME, Cohort, CohortError
+from app.stats.decision import decision_curve
+from app.stats.discrimination import auc_delong, roc_points, thin_curve
+from app.stats.fit import Z_95
+
+MODEL_POPULATION_MAX_DIAMETER_MM = 20.0
+# Fewer events than this make validation estimates imprecise (Collins, Ogundimu & Altman 2016).
+RECOMMENDED_EVENTS = 100
+HISTOGRAM_BINS = 20
+
+
+@dataclass(frozen=True)
+class ValidationData:
+    """The local cohort as the model sees it."""
+
+    x: np.ndarray
+    y: np.ndarray
+    lp: np.ndarray
+    n_total: int
+    selection_note: str
+    out_of_range: dict[str, int]
+
+
+def model_arrays(artifact: ModelArtifact) -> tuple[list[str], np.ndarray]:
+    names = [p.name for p in artifact.predictors]
+    coef = np.array([artifact.coefficients[n] for n in ("intercept", *names)])
+    return names, coef
+
+
+def prepare(artifact: ModelArtifact, cohort: Cohort) -> ValidationData:
+    """Complete cases of the model's predictors and the outcome, tumours ≤20 mm; lp from the artifact."""
+    names, coef = model_arrays(artifact)
+    for name in [*names, OUTCOME]:
+        if name not in cohort.columns:
+            raise CohortError(
+                f"{cohort.source_name} has no column '{name}', which the model needs "
+                f"(predictors: {', '.join(names)}; outcome: {OUTCOME})."
+            )
+    selection = cohort.complete_case([*names, OUTCOME], max_diameter_mm=MODEL_POPULATION_MAX_DIAMETER_MM)
+    y = selection.columns[OUTCOME]
+    if selection.n == 0:
+        raise CohortError(f"{cohort.source_name}: no complete rows remain ({selection.describe()}).")
+    events = int(y.sum())
+    if events == 0 or events == y.size:
+        raise CohortError(
+            f"{cohort.source_name}: all {y.size} patients have {OUTCOME} = {int(y[0])}; validation needs both "
+            "curative and non-curative resections. Check that the outcome is coded 1 = non-curative (non-R0)."
+        )
+    x = np.column_stack([selection.columns[n] for n in names])
+    out_of_range = {}
+    for j, spec in enumerate(artifact.predictors):
+        lo, hi = spec.fitted_range or spec.allowed_range
+        out_of_range[spec.name] = int(np.sum((x[:, j] < lo) | (x[:, j] > hi)))
+    return ValidationData(
+        x=x,
+        y=y,
+        lp=coef[0] + x @ coef[1:],
+        n_total=selection.n_total,
+        selection_note=selection.describe(),
+        out_of_range=out_of_range,
+    )
+
+
+def _verdicts(figures: dict[str, Any], development_auc: float | None, events: int, non_events: int,
+              out_of_range: dict[str, int]) -> list[dict[str, Any]]:
+    """One finding per property, as a code and its numbers, stating only what the CIs support.
+
+    The words (English or Chinese) are chosen by the report (app/web/i18n.py: "verdict_<code>").
+    """
+    verdicts: list[dict[str, Any]] = []
+    smallest = min(events, non_events)
+    if smallest < RECOMMENDED_EVENTS:
+        verdicts.append({"property": "sample_size", "code": "sample_small",
+                         "values": {"smallest": smallest, "recommended": RECOMMENDED_EVENTS}})
+    lo, hi = figures["auc_ci95"]
+    values = {"auc": figures["auc"], "lo": lo, "hi": hi, "dev": development_auc}
+    if development_auc is None:
+        code = "auc_no_development"
+    elif hi < development_auc:
+        code = "auc_lower"
+    else:
+        code = "auc_consistent"
+    verdicts.append({"property": "discrimination", "code": code, "values": values})
+    if hi < 0.7:
+        verdicts.append({"property": "discrimination", "code": "auc_poor", "values": values})
+    a_lo, a_hi = figures["calibration_in_the_large_ci95"]
+    values = {"a": figures["calibration_in_the_large"], "lo": a_lo, "hi": a_hi, "oe": figures["observed_expected"]}
+    code = "citl_too_high" if a_hi < 0 else "citl_too_low" if a_lo > 0 else "citl_ok"
+    verdicts.append({"property": "calibration_in_the_large", "code": code, "values": values})
+    b_lo, b_hi = figures["calibration_slope_ci95"]
+    values = {"b": figures["calibration_slope"], "lo": b_lo, "hi": b_hi}
+    if b_hi < 1:
+        code = "slope_too_extreme"
+    elif b_lo > 1:
+        code = "slope_too_moderate"
+    else:
+        code = "slope_ok_wide" if b_hi - b_lo > 1.0 else "slope_ok"
+    verdicts.append({"property": "calibration_slope", "code": code, "values": values})
+    verdicts.append({"property": "calibration_curve", "code": "curve_errors",
+                     "values": {"e_avg": 100 * figures["e_avg"], "e_90": 100 * figures["e_90"], "e_max": 100 * figures["e_max"]}})
+    outside = {k: v for k, v in out_of_range.items() if v}
+    if outside:
+        verdicts.append({"property": "case_mix", "code": "out_of_range",
+                         "values": {"list": ", ".join(f"{k} {v}" for k, v in outside.items())}})
+    return verdicts
+
+
+def validate_artifact(*, artifact: ModelArtifact, cohort: Cohort) -> dict[str, Any]:
+    """All figures, curves and verdicts of an external validation, ready for JSON and the report."""
+    data = prepare(artifact, cohort)
+    y, lp = data.y, data.lp
+    p = expit(lp)
+    auc = auc_delong(y=y, score=lp)
+    citl = calibration_in_the_large(y=y, lp=lp)
+    intercept, slope = calibration_intercept_slope(y=y, lp=lp)
+    smooth = smoothed_calibration(y=y, p=p)
+    hl = hosmer_lemeshow(y=y, p=p)
+    spiegelhalter = spiegelhalter_z(y=y, p=p)
+    events = int(y.sum())
+    oe = observed_expected(y=y, p=p)
+    oe_half_width = Z_95 * math.sqrt(1.0 / events)  # ln(O/E) ± z·√(1/O), O Poisson
+    figures = {
+        "n": int(y.size),
+        "events": events,
+        "prevalence": float(y.mean()),
+        "mean_predicted_risk": float(p.mean()),
+        "auc": auc.auc,
+        "auc_se": auc.se,
+        "auc_ci95": list(auc.ci95),
+        "calibration_in_the_large": citl.value,
+        "calibration_in_the_large_ci95": list(citl.ci95),
+        "calibration_intercept": intercept.value,
+        "calibration_intercept_ci95": list(intercept.ci95),
+        "calibration_slope": slope.value,
+        "calibration_slope_ci95": list(slope.ci95),
+        "observed_expected": oe,
+        "observed_expected_ci95": [oe * math.exp(-oe_half_width), oe * math.exp(oe_half_width)],
+        "brier": brier_score(y=y, p=p),
+        "brier_scaled": scaled_brier(y=y, p=p),
+        "spiegelhalter_z": spiegelhalter.statistic,
+        "spiegelhalter_p": spiegelhalter.p,
+        "e_avg": smooth.e_avg,
+        "e_90": smooth.e_90,
+        "e_max": smooth.e_max,
+        "ici": integrated_calibration_index(y=y, p=p),
+        "hosmer_lemeshow": {"chi2": hl.chi2, "df": hl.df, "p": hl.p if math.isfinite(hl.p) else None, "groups": hl.groups},
+    }
+    counts, edges = np.histogram(p, bins=HISTOGRAM_BINS, range=(0.0, 1.0))
+    roc = thin_curve(roc_points(y=y, score=p), max_points=200)
+    roc["threshold"] = [t if math.isfinite(t) else None for t in roc["threshold"]]
+    curves = {
+        "roc": roc,
+        "calibration": {
+            "grouped": grouped_curve(y=y, p=p),
+            "smoothed": thin_curve({"predicted": smooth.predicted.tolist(), "observed": smooth.observed.tolist()}, max_points=200),
+            "histogram": {"edges": edges.tolist(), "events": np.histogram(p[y == 1], bins=edges)[0].tolist(),
+                          "non_events": np.histogram(p[y == 0], bins=edges)[0].tolist(), "counts": counts.tolist()},
+        },  # fmt: skip
+        "decision": decision_curve(y=y, p=p),
+    }
+    development_auc = artifact.performance.auc
+    return {
+        "model": {
+            "id": artifact.model_id,
+            "sha256": artifact.sha256,
+            "source": artifact.provenance.source,
+            "development_auc": development_auc,
+            "development_n": artifact.performance.n,
+        },
+        "cohort": {
+            "file": cohort.source_name,
+            "sha256": cohort.source_sha256,
+            "rows_in_file": data.n_total,
+            "selection": data.selection_note,
+            "outside_fitted_range": data.out_of_range,
+            "notices": cohort.notices(),
+        },
+        "figures": figures,
+        "curves": curves,
+        "verdicts": _verdicts(figures, development_auc, events, int(y.size) - events, data.out_of_range),
+    }

@@ -18,6 +18,7 @@ from app.errors import UserInputError
 
 EXIT_OK, EXIT_INTERNAL, EXIT_USER = 0, 1, 2
 DEFAULT_SEED = 20240221
+MIN_SIMULATED, MAX_SIMULATED = 20, 1_000_000
 
 
 class _Parser(argparse.ArgumentParser):
@@ -61,7 +62,7 @@ def _reproducible_time(args: argparse.Namespace) -> str | None:
 
         try:
             return datetime.fromtimestamp(int(epoch), tz=timezone.utc).strftime("%Y-%m-%dT%H:%M:%SZ")
-        except ValueError:
+        except (ValueError, OverflowError, OSError):
             raise UserInputError(f"SOURCE_DATE_EPOCH must be whole seconds since 1970, got '{epoch}'.") from None
     return None
 
@@ -74,8 +75,11 @@ def cmd_simulate(args: argparse.Namespace) -> int:
     from app.model.artifact import write_atomic
     from app.stats.simulate import cohort_csv, simulate_cohort
 
-    if args.n < 20:
-        raise UserInputError("--n must be at least 20 patients for a cohort that can be fitted.")
+    if not MIN_SIMULATED <= args.n <= MAX_SIMULATED:
+        raise UserInputError(
+            f"--n must be from {MIN_SIMULATED} (a cohort that can be fitted) to {MAX_SIMULATED:,} patients "
+            "(a larger file only costs memory and disk)."
+        )
     write_atomic(args.out, cohort_csv(simulate_cohort(n=args.n, seed=args.seed)), force=args.force)
     _say(f"wrote {args.n} synthetic patients to {args.out} (seed {args.seed}); they are not real patients.")
     return EXIT_OK
@@ -238,7 +242,7 @@ def build_parser() -> argparse.ArgumentParser:
         help="comma-separated predictor columns (default surface_depression,ki67_percent,cga_positive)",
     )
     train.add_argument("--bootstrap", type=_positive_int, default=1000, help="bootstrap replicates (default 1000)")
-    train.add_argument("--seed", type=int, default=DEFAULT_SEED, help=f"bootstrap seed (default {DEFAULT_SEED})")
+    train.add_argument("--seed", type=_positive_int, default=DEFAULT_SEED, help=f"bootstrap seed (default {DEFAULT_SEED})")
     train.add_argument("--model-id", default=None, help="id shown on pages and in URLs (default: from --out)")
     train.add_argument(
         "--source",
@@ -278,7 +282,7 @@ def build_parser() -> argparse.ArgumentParser:
     simulate = commands.add_parser("simulate", help="write a synthetic demonstration cohort")
     simulate.add_argument("--out", required=True)
     simulate.add_argument("--n", type=_positive_int, default=213, help="patients (default 213, as the study)")
-    simulate.add_argument("--seed", type=int, default=DEFAULT_SEED)
+    simulate.add_argument("--seed", type=_positive_int, default=DEFAULT_SEED)
     simulate.add_argument("--force", action="store_true")
     simulate.set_defaults(handler=cmd_simulate)
 

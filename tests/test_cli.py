@@ -46,7 +46,8 @@ def call(args: list[str]) -> int:
         (["train", "--data", "{cohort}", "--out", "x.json", "--model-id", "Bad Id"], "not allowed"),
         (["train", "--data", "{cohort}"], "--out"),
         (["from-coefficients", "{cohort}", "--out", "x.json"], "not valid JSON"),
-        (["simulate", "--out", "x.csv", "--n", "5"], "at least 20"),
+        (["simulate", "--out", "x.csv", "--n", "5"], "from 20"),
+        (["simulate", "--out", "x.csv", "--n", "100000000"], "1,000,000"),
         (["nonsense"], "invalid choice"),
     ],
 )

@@ -158,6 +158,19 @@ class ModelArtifact(BaseModel):
                     raise ValueError("covariance is not symmetric")
         if [a.name for a in self.nomogram.axes] != names:
             raise ValueError("nomogram axes must follow the predictors")
+        if not self.nomogram.points_per_logit > 0:
+            raise ValueError("nomogram.points_per_logit must be positive")
+        for axis in self.nomogram.axes:
+            if not axis.lo < axis.hi:
+                raise ValueError(f"nomogram axis '{axis.name}' must have lo < hi")
+            if abs(axis.beta - self.coefficients[axis.name]) > 1e-9 * (1 + abs(axis.beta)):
+                raise ValueError(f"nomogram axis '{axis.name}' does not match its coefficient")
+            if abs(axis.min_contribution - min(axis.beta * axis.lo, axis.beta * axis.hi)) > 1e-9 * (1 + abs(axis.beta)):
+                raise ValueError(f"nomogram axis '{axis.name}' has an inconsistent lowest contribution")
+            if len(axis.ticks) < 2:
+                raise ValueError(f"nomogram axis '{axis.name}' needs at least two ticks")
+        if self.curves and not {"roc", "calibration", "decision"} <= set(self.curves):
+            raise ValueError("curves must hold roc, calibration and decision (or be empty)")
         return self
 
 
@@ -182,12 +195,17 @@ def write_atomic(path: str | Path, content: bytes, *, force: bool = False) -> No
     Refuses to replace an existing file unless `force`.
     """
     path = Path(path)
+    if path.is_dir():
+        raise UserInputError(f"'{path}' is a folder; give a file name to write to.")
     if path.exists() and not force:
         raise UserInputError(f"'{path}' already exists; choose another --out or add --force to replace it.")
     directory = path.parent if str(path.parent) else Path(".")
     if not directory.is_dir():
         raise UserInputError(f"the folder '{directory}' for '{path.name}' does not exist; create it first.")
-    fd, tmp_name = tempfile.mkstemp(prefix=f".{path.name}.", suffix=".tmp", dir=directory)
+    try:
+        fd, tmp_name = tempfile.mkstemp(prefix=f".{path.name}.", suffix=".tmp", dir=directory)
+    except OSError as exc:
+        raise UserInputError(f"cannot write in '{directory}': {exc.strerror}.") from None
     umask = os.umask(0)
     os.umask(umask)
     try:
@@ -197,11 +215,13 @@ def write_atomic(path: str | Path, content: bytes, *, force: bool = False) -> No
             handle.flush()
             os.fsync(handle.fileno())
         os.replace(tmp_name, path)
-    except BaseException:
+    except BaseException as exc:
         try:
             os.unlink(tmp_name)
         except FileNotFoundError:
             pass
+        if isinstance(exc, OSError):
+            raise UserInputError(f"cannot write '{path}': {exc.strerror or exc}; nothing was written.") from None
         raise
 
 

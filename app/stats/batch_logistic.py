@@ -145,6 +145,7 @@ def fit_intercept_slope_batch(
         return _loglik_rows((candidate[:, :1] + candidate[:, 1:] * lp.T), events[None, :], trials[None, :])
 
     done = np.zeros(b, dtype=bool)
+    failed = np.zeros(b, dtype=bool)  # singular information (e.g. a constant lp): no estimate
     for _ in range(MAX_STEPS):
         mu = expit(params[:, 0][None, :] + params[:, 1][None, :] * lp)
         w = trials[:, None] * mu * (1.0 - mu)
@@ -155,13 +156,14 @@ def fit_intercept_slope_batch(
         det = h00 * h11 - h01 * h01
         with np.errstate(divide="ignore", invalid="ignore"):
             step = np.column_stack([(h11 * g0 - h01 * g1) / det, (h00 * g1 - h01 * g0) / det])
-        step[done | ~np.all(np.isfinite(step), axis=1)] = 0.0
+        failed |= ~np.all(np.isfinite(step), axis=1) | (det <= 1e-12 * h00 * h11)
+        step[done | failed] = 0.0
         step = _halve_until_better(loglik, params, step, loglik(params))
         params += step
-        done |= np.max(np.abs(step), axis=1) < STEP_TOLERANCE
-        if done.all():
+        done |= (np.max(np.abs(step), axis=1) < STEP_TOLERANCE) & ~failed
+        if (done | failed).all():
             break
-    bad = ~done | ~np.all(np.isfinite(params), axis=1)
+    bad = ~done | failed | ~np.all(np.isfinite(params), axis=1)
     return np.where(bad, np.nan, params[:, 0]), np.where(bad, np.nan, params[:, 1])
 
 

@@ -7,6 +7,7 @@ from dataclasses import dataclass
 import numpy as np
 
 from app.stats.batch_logistic import expit, fit_intercept_slope_batch, fit_offset_intercept_batch
+from app.errors import StatisticalError
 from app.stats.fit import Z_95
 from app.stats.smoothers import loess_quadratic_fit, lowess_fit
 
@@ -47,6 +48,11 @@ def calibration_intercept_slope(*, y: np.ndarray, lp: np.ndarray) -> tuple[Estim
     y = np.asarray(y, dtype=float)
     lp = np.asarray(lp, dtype=float)
     a, b = fit_intercept_slope_batch(lp=lp[:, None], events=y)
+    if not (np.isfinite(a[0]) and np.isfinite(b[0])):
+        raise StatisticalError(
+            "the calibration slope cannot be estimated: every patient has (nearly) the same predicted risk, or "
+            "the outcome is separated by it."
+        )
     p = expit(a[0] + b[0] * lp)
     w = p * (1 - p)
     info = np.array([[w.sum(), (w * lp).sum()], [(w * lp).sum(), (w * lp * lp).sum()]])
@@ -123,7 +129,7 @@ def hosmer_lemeshow(*, y: np.ndarray, p: np.ndarray, groups: int = 10) -> Hosmer
     o_g = np.array([y[g == k].sum() for k in used])
     e_g = np.array([p[g == k].sum() for k in used])
     statistic = float(np.sum((o_g - e_g) ** 2 / (e_g * (1 - e_g / n_g))))
-    df = int(used.size - 2)
+    df = max(int(used.size - 2), 0)  # fewer than three groups: no test
     p_value = float(chi2.sf(statistic, df)) if df > 0 else float("nan")
     return HosmerLemeshow(chi2=statistic, df=df, p=p_value, groups=int(used.size))
 

@@ -278,7 +278,10 @@ def read_cohort(path: str | Path, *, required: tuple[str, ...] | list[str] = ())
             f"{name} is not UTF-8 text (byte {exc.start} cannot be decoded). "
             "Save it from the spreadsheet as 'CSV UTF-8'."
         ) from None
-    rows = list(csv.reader(io.StringIO(text, newline="")))
+    try:
+        rows = list(csv.reader(io.StringIO(text, newline="")))
+    except csv.Error as exc:
+        raise CohortError(f"{name} is not a readable CSV file ({exc}).") from None
     while rows and not any(cell.strip() for cell in rows[-1]):
         rows.pop()  # trailing blank lines are not patients
     if not rows:

@@ -59,7 +59,9 @@ def auc_delong(*, y: np.ndarray, score: np.ndarray) -> AucResult:
     auc = float(v10.mean())
     var = (v10.var(ddof=1) if m > 1 else 0.0) / m + (v01.var(ddof=1) if k > 1 else 0.0) / k
     se = float(np.sqrt(var))
-    return AucResult(auc=auc, se=se, ci95=(auc - Z_95 * se, auc + Z_95 * se), n_events=m, n_non_events=k)
+    # Truncated to [0, 1], as pROC::ci.auc does.
+    ci95 = (max(0.0, auc - Z_95 * se), min(1.0, auc + Z_95 * se))
+    return AucResult(auc=auc, se=se, ci95=ci95, n_events=m, n_non_events=k)
 
 
 def roc_points(*, y: np.ndarray, score: np.ndarray) -> dict[str, list[float]]:

@@ -49,10 +49,20 @@ class SpecError(UserInputError):
     pass
 
 
+# Larger coefficients or variances are typing errors (or units mixed up), not models.
+MAX_ABS_VALUE = 1e6
+
+
 def _number(value: Any, where: str) -> float:
-    if isinstance(value, bool) or not isinstance(value, (int, float)) or not math.isfinite(value):
-        raise SpecError(f"{where} must be a finite number, got {value!r}.")
-    return float(value)
+    if isinstance(value, bool) or not isinstance(value, (int, float)):
+        raise SpecError(f"{where} must be a number, got {value!r}.")
+    try:
+        number = float(value)
+    except OverflowError:
+        number = math.inf
+    if not math.isfinite(number) or abs(number) > MAX_ABS_VALUE:
+        raise SpecError(f"{where} must be a finite number of magnitude below {MAX_ABS_VALUE:g}, got {value!r}.")
+    return number
 
 
 def _range(value: Any, where: str) -> list[float]:
@@ -64,12 +74,36 @@ def _range(value: Any, where: str) -> list[float]:
     return [lo, hi]
 
 
+def _check_performance(performance: dict[str, Any]) -> None:
+    """Published figures are shown on the model card: check their types and ranges."""
+    for field in ("n", "events", "bootstrap_replicates"):
+        value = performance[field]
+        if value is not None and (isinstance(value, bool) or not isinstance(value, int) or value < 0):
+            raise SpecError(f"performance.{field} must be a whole number ≥ 0, got {value!r}.")
+    for field in ("auc", "auc_optimism_corrected", "brier"):
+        value = performance[field]
+        if value is not None and not 0 <= _number(value, f"performance.{field}") <= 1:
+            raise SpecError(f"performance.{field} must be between 0 and 1, got {value!r}.")
+    for field in ("calibration_intercept", "calibration_slope", "calibration_slope_optimism_corrected"):
+        if performance[field] is not None:
+            _number(performance[field], f"performance.{field}")
+    ci = performance["auc_ci95"]
+    if ci is not None:
+        if not isinstance(ci, list) or len(ci) != 2:
+            raise SpecError("performance.auc_ci95 must be [low, high].")
+        _range(ci, "performance.auc_ci95")
+    if performance["hosmer_lemeshow"] is not None:
+        raise SpecError("performance.hosmer_lemeshow is not taken from a spec (it depends on the grouping of patient data).")
+
+
 def read_spec(path: str | Path) -> dict[str, Any]:
     path = Path(path)
     try:
         spec = json.loads(path.read_text(encoding="utf-8"))
     except FileNotFoundError:
         raise SpecError(f"coefficient spec '{path}' does not exist.") from None
+    except OSError as exc:
+        raise SpecError(f"coefficient spec '{path}' cannot be read: {exc.strerror}.") from None
     except (UnicodeDecodeError, json.JSONDecodeError) as exc:
         raise SpecError(f"coefficient spec '{path}' is not valid JSON: {exc}.") from None
     if not isinstance(spec, dict):
@@ -91,6 +125,8 @@ def artifact_from_spec(spec: dict[str, Any], *, created_at: str | None = None) -
     if not isinstance(coefficients_in, dict) or sorted(coefficients_in) != sorted(order):
         raise SpecError(f"'coefficients' must have exactly the keys {order}.")
     coefficients = {k: _number(coefficients_in[k], f"coefficients.{k}") for k in order}
+    if all(coefficients[k] == 0 for k in names):
+        raise SpecError("every predictor's coefficient is zero: such a model predicts one risk for everyone.")
     notices: list[str] = []
     if "covariance" in spec:
         cov = spec["covariance"]
@@ -99,14 +135,20 @@ def artifact_from_spec(spec: dict[str, Any], *, created_at: str | None = None) -
         ):
             raise SpecError(f"'covariance' must be a {len(order)}x{len(order)} matrix in the order {order}.")
         covariance = [[_number(v, "covariance") for v in row] for row in cov]
+        matrix = np.array(covariance)
+        if not np.allclose(matrix, matrix.T, rtol=1e-9, atol=1e-12):
+            raise SpecError("'covariance' must be symmetric.")
+        if np.min(np.linalg.eigvalsh(matrix)) <= 0:
+            raise SpecError("'covariance' must be positive definite (check the order: intercept, then predictors).")
         covariance_note = "Covariance as given in the spec."
     elif "standard_errors" in spec:
         se = spec["standard_errors"]
         if not isinstance(se, dict) or sorted(se) != sorted(order):
             raise SpecError(f"'standard_errors' must have exactly the keys {order}.")
-        covariance = [
-            [(_number(se[a], f"standard_errors.{a}") ** 2 if a == b else 0.0) for b in order] for a in order
-        ]
+        errors = {a: _number(se[a], f"standard_errors.{a}") for a in order}
+        if min(errors.values()) <= 0:
+            raise SpecError("every standard error must be positive.")
+        covariance = [[(errors[a] ** 2 if a == b else 0.0) for b in order] for a in order]
         covariance_note = (
             "Only standard errors were available: the covariance is taken as diagonal, so confidence intervals "
             "of predictions ignore the correlation between estimates and may be too wide or too narrow."
@@ -119,7 +161,10 @@ def artifact_from_spec(spec: dict[str, Any], *, created_at: str | None = None) -
     for entry in spec["predictors"]:
         name = entry["name"]
         column = COLUMNS[name]
-        kind = entry.get("kind", "binary" if column.kind == "binary" else "continuous")
+        expected_kind = "binary" if column.kind == "binary" else "continuous"
+        kind = entry.get("kind", expected_kind)
+        if kind != expected_kind:
+            raise SpecError(f"predictor '{name}' is {expected_kind} in the data dictionary, not '{kind}'.")
         label, levels = PREDICTOR_LABELS.get(name, (column.label, None))
         if kind == "binary":
             nomogram_range = [0.0, 1.0]
@@ -150,6 +195,7 @@ def artifact_from_spec(spec: dict[str, Any], *, created_at: str | None = None) -
     if not isinstance(given, dict):
         raise SpecError("'performance' must be an object.")
     performance = {field: given.get(field) for field in PERFORMANCE_FIELDS}
+    _check_performance(performance)
     model_id = check_model_id(str(spec["model_id"]))
     artifact = {
         "schema_version": 1,

@@ -31,7 +31,7 @@ from app.stats.calibration import (
 from app.stats.cohort import OUTCOME, Cohort, CohortError
 from app.stats.decision import decision_curve
 from app.stats.discrimination import auc_delong, roc_points, thin_curve
-from app.stats.fit import Z_95
+from app.stats.fit import Z_95, check_event_counts
 
 MODEL_POPULATION_MAX_DIAMETER_MM = 20.0
 # Fewer events than this make validation estimates imprecise (Collins, Ogundimu & Altman 2016).
@@ -76,7 +76,13 @@ def prepare(artifact: ModelArtifact, cohort: Cohort) -> ValidationData:
             f"{cohort.source_name}: all {y.size} patients have {OUTCOME} = {int(y[0])}; validation needs both "
             "curative and non-curative resections. Check that the outcome is coded 1 = non-curative (non-R0)."
         )
+    check_event_counts(y, what=f"the cohort {cohort.source_name}")
     x = np.column_stack([selection.columns[n] for n in names])
+    if np.ptp(coef[0] + x @ coef[1:]) == 0:
+        raise CohortError(
+            f"{cohort.source_name}: every patient has the same findings, hence the same predicted risk; "
+            "discrimination and calibration cannot be assessed."
+        )
     out_of_range = {}
     for j, spec in enumerate(artifact.predictors):
         lo, hi = spec.fitted_range or spec.allowed_range

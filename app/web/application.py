@@ -37,11 +37,27 @@ class ModelRegistry:
         return self.models[self.default_id]
 
 
+# The calculator's form, API schema and nomogram page are built for these findings.
+CALCULATOR_PREDICTORS = (("surface_depression", "binary"), ("ki67_percent", "continuous"), ("cga_positive", "binary"))
+
+
+def check_servable(model: Model, path: object) -> None:
+    """Refuse, at start-up, an artifact whose predictors the calculator cannot ask for."""
+    found = tuple((p.name, p.kind) for p in model.artifact.predictors)
+    if found != CALCULATOR_PREDICTORS:
+        raise ArtifactError(
+            f"model artifact '{path}' uses the predictors {', '.join(f'{n} ({k})' for n, k in found)}; the web "
+            "calculator asks for surface_depression (binary), ki67_percent (continuous) and cga_positive (binary), "
+            "in that order. Such an artifact can still be validated and recalibrated from the command line."
+        )
+
+
 def load_registry(settings: Settings) -> ModelRegistry:
     """Load and verify every artifact; raises ArtifactError (the server must not start)."""
     models: dict[str, Model] = {}
     for path in settings.artifact_paths:
         model = Model.from_file(path)
+        check_servable(model, path)
         if model.model_id in models and models[model.model_id].sha256 != model.sha256:
             raise ArtifactError(
                 f"two different artifacts share the model id '{model.model_id}' ({path}); give each a unique "

@@ -102,7 +102,8 @@ def nomogram_svg(model: Model, lang: str, prediction: Prediction | None = None, 
         y += ROW_HEIGHT
         spec = next(p for p in model.artifact.predictors if p.name == axis.name)
         px = {tick["value"]: points_scale(tick["points"]) for tick in axis.ticks}
-        px_lo, px_hi = px[axis.lo], px[axis.hi]
+        px_lo = points_scale(geometry.points_per_logit * (axis.beta * axis.lo - axis.min_contribution))
+        px_hi = points_scale(geometry.points_per_logit * (axis.beta * axis.hi - axis.min_contribution))
         label = text.get(axis.name, spec.label)
         parts.append(
             f'<g class="predictor-axis" data-name="{escape(axis.name)}" data-kind="{axis.kind}" '

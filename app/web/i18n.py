@@ -326,7 +326,9 @@ def choose_language(query_lang: str | None, accept_language: str | None, default
                     except ValueError:
                         quality = 0.0
             ranked.append((-quality, position, tag))
-        for _, _, tag in sorted(ranked):
+        for negative_quality, _, tag in sorted(ranked):
+            if negative_quality >= 0:  # q=0 means "not acceptable"
+                continue
             primary = tag.split("-")[0]
             if primary in LANGUAGES:
                 return primary

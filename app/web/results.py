@@ -56,7 +56,7 @@ def read_form(form: FormInput, lang: str) -> tuple[Findings | None, dict[str, st
         errors["ki67_percent"] = text["error_ki67_missing"]
     else:
         try:
-            ki67 = float(raw)
+            ki67 = float(raw) + 0.0  # + 0.0 turns -0 into 0
         except ValueError:
             errors["ki67_percent"] = text["error_ki67_number"].format(value=form.ki67_percent.strip()[:20])
         else:

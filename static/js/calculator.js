@@ -201,6 +201,8 @@
 
   var unknown = document.getElementById("ki67_unknown");
   if (unknown) {
+    /* Disabled only with JavaScript: without it, unticking must leave the box usable. */
+    field("ki67_percent").disabled = unknown.checked;
     unknown.addEventListener("change", function () { field("ki67_percent").disabled = unknown.checked; });
   }
   function touch(event) {

@@ -92,10 +92,15 @@ def test_failed_write_leaves_the_old_file_and_no_temporary(tmp_path, monkeypatch
         raise OSError("disk full")
 
     monkeypatch.setattr(artifact_module.os, "replace", broken_replace)
-    with pytest.raises(OSError):
+    with pytest.raises(UserInputError, match="nothing was written"):
         write_atomic(target, b"new content", force=True)
     assert target.read_bytes() == b"old"
     assert os.listdir(tmp_path) == ["a.json"]
+
+
+def test_a_folder_is_not_a_file_name(tmp_path):
+    with pytest.raises(UserInputError, match="is a folder"):
+        write_atomic(tmp_path, b"x", force=True)
 
 
 def test_written_file_follows_the_umask_not_mkstemps_0600(tmp_path):

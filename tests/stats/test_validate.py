@@ -7,6 +7,7 @@ import pytest
 import statsmodels.api as sm
 
 from app.model.artifact import load_artifact
+from app.errors import StatisticalError
 from app.stats.cohort import CohortError, read_cohort
 from app.stats.discrimination import auc_delong
 from app.stats.validate import validate_artifact
@@ -76,9 +77,10 @@ def test_figures_equal_independent_statsmodels_fits(tmp_path):
 
 
 def test_values_outside_the_fitted_range_are_counted(tmp_path):
-    path = write_csv(tmp_path / "c.csv", HEADER, [[1, 45, 1, 1], [0, 2, 0, 0], [0, 1, 1, 0], [1, 30, 0, 1], [0, 3, 1, 1]])
+    rows = [[1, 45, 1, 1], [0, 2, 0, 0], [0, 1, 1, 0], [1, 30, 0, 1], [0, 3, 1, 1]] * 4 + [[0, 2, 1, 0], [1, 4, 0, 1], [1, 4, 0, 0], [0, 2, 1, 1]] * 6
+    path = write_csv(tmp_path / "c.csv", HEADER, rows)
     result = validate_artifact(artifact=load_artifact(DEMO_ARTIFACT), cohort=read_cohort(path))
-    assert result["cohort"]["outside_fitted_range"]["ki67_percent"] == 2
+    assert result["cohort"]["outside_fitted_range"]["ki67_percent"] == 8  # the rows with Ki-67 45 and 30
     assert "out_of_range" in {v["code"] for v in result["verdicts"]}
 
 
@@ -89,3 +91,9 @@ def test_missing_predictor_and_single_outcome_are_clear_errors(tmp_path):
     no_events = write_csv(tmp_path / "b.csv", HEADER, [[1, 2, 1, 0], [0, 3, 0, 0]])
     with pytest.raises(CohortError, match="coded 1 = non-curative"):
         validate_artifact(artifact=load_artifact(DEMO_ARTIFACT), cohort=read_cohort(no_events))
+    few_events = write_csv(tmp_path / "c.csv", HEADER, [[1, 2, 1, 1]] * 3 + [[0, 3, 0, 0]] * 30)
+    with pytest.raises(StatisticalError, match="3 event"):
+        validate_artifact(artifact=load_artifact(DEMO_ARTIFACT), cohort=read_cohort(few_events))
+    same = write_csv(tmp_path / "d.csv", HEADER, [[1, 2, 1, 1]] * 15 + [[1, 2, 1, 0]] * 15)
+    with pytest.raises(CohortError, match="same predicted risk"):
+        validate_artifact(artifact=load_artifact(DEMO_ARTIFACT), cohort=read_cohort(same))

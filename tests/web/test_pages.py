@@ -177,3 +177,10 @@ def test_page_weight_budget(client):
     total = len(client.get("/").content)
     total += len(client.get("/static/css/app.css").content) + len(client.get("/static/js/calculator.js").content)
     assert total < 100_000
+
+
+def test_embed_form_posts_back_to_the_embed_view(client):
+    response = client.post("/embed", data={"surface_depression": "0", "ki67_percent": "1.5", "cga_positive": "0", "embed": "1"})
+    assert response.status_code == 200
+    assert 'id="result-data"' in response.text and 'class="site' not in response.text
+    assert 'action="/embed"' in response.text

@@ -206,6 +206,47 @@ def cmd_recalibrate(args: argparse.Namespace) -> int:
     return EXIT_OK
 
 
+def cmd_report(args: argparse.Namespace) -> int:
+    import csv
+    import io
+    import json
+
+    from app.model.artifact import write_atomic
+    from app.stats.cohort import read_cohort
+    from app.stats.report import cohort_report, csv_tables, looks_synthetic
+    from app.stats.train import check_predictor_names
+    from app.web.reports import render_cohort_report
+
+    check_predictor_names(args.predictors)
+    targets = [t for t in (args.out, args.json) if t]
+    for target in targets:
+        if Path(target).exists() and not args.force:
+            raise UserInputError(f"'{target}' already exists; choose another name or add --force to replace it.")
+    if args.csv_dir and not Path(args.csv_dir).is_dir():
+        raise UserInputError(f"--csv-dir '{args.csv_dir}' is not an existing folder; create it first.")
+    cohort = read_cohort(args.data)
+    data = cohort_report(
+        cohort=cohort, predictors=args.predictors, bootstrap=args.bootstrap, seed=args.seed,
+        synthetic=args.synthetic or looks_synthetic(cohort),
+    )  # fmt: skip
+    for notice in cohort.notices() + data["model"]["notices"]:
+        _say(f"note: {notice}")
+    html = render_cohort_report(data)
+    if args.json:
+        write_atomic(args.json, (json.dumps(data, indent=2, ensure_ascii=False, allow_nan=False) + "\n").encode(), force=args.force)
+        _say(f"wrote {args.json}")
+    if args.csv_dir:
+        for name, rows in csv_tables(data).items():
+            buffer = io.StringIO()
+            csv.writer(buffer, lineterminator="\n").writerows(rows)
+            write_atomic(Path(args.csv_dir) / name, buffer.getvalue().encode("utf-8"), force=True)
+        _say(f"wrote the tables as CSV in {args.csv_dir}")
+    write_atomic(args.out, html.encode("utf-8"), force=args.force)
+    flow = data["flow"]
+    print(f"{flow['analysed']} patients: <10 mm {flow['small']}, 10–20 mm {flow['large']}; wrote {args.out}")
+    return EXIT_OK
+
+
 def cmd_serve(args: argparse.Namespace) -> int:
     from app.web.server import serve
 
@@ -278,6 +319,21 @@ def build_parser() -> argparse.ArgumentParser:
     recalibrate.add_argument("--created-at", type=_timestamp, default=None)
     recalibrate.add_argument("--force", action="store_true")
     recalibrate.set_defaults(handler=cmd_recalibrate)
+
+    report = commands.add_parser("report", help="the study's cohort comparison and model figures as one HTML file")
+    report.add_argument("--data", required=True, help="cohort CSV")
+    report.add_argument("--out", required=True, help="self-contained HTML report")
+    report.add_argument("--json", default=None, help="all tables and figures as JSON")
+    report.add_argument("--csv-dir", default=None, help="folder for the tables as CSV")
+    report.add_argument(
+        "--predictors", type=_predictor_list, default=("surface_depression", "ki67_percent", "cga_positive"),
+        help="the multivariable model's predictors (default: the three-factor model)",
+    )  # fmt: skip
+    report.add_argument("--bootstrap", type=_positive_int, default=1000)
+    report.add_argument("--seed", type=_positive_int, default=DEFAULT_SEED)
+    report.add_argument("--synthetic", action="store_true", help="label the data as synthetic (automatic for rnet simulate files)")
+    report.add_argument("--force", action="store_true")
+    report.set_defaults(handler=cmd_report)
 
     simulate = commands.add_parser("simulate", help="write a synthetic demonstration cohort")
     simulate.add_argument("--out", required=True)

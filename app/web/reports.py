@@ -36,3 +36,34 @@ def render_validation_report(result: dict[str, Any], *, lang: str) -> str:
         pct=format_percent,
         num=format_number,
     )
+
+
+VARIABLE_LABELS = {
+    "age_years": "Age, years", "sex": "Sex", "distance_anal_verge_cm": "Distance from the anal verge, cm",
+    "tumor_diameter_mm": "Tumour diameter, mm", "surface_depression": "Surface depression",
+    "resection_method": "Resection method", "who_grade": "WHO grade", "ki67_percent": "Ki-67 index, %",
+    "cga_positive": "CgA positive", "syn_positive": "Synaptophysin positive", "intraop_bleeding": "Intraoperative bleeding",
+    "postop_bleeding": "Postoperative bleeding", "curative_resection": "Curative (R0) resection",
+    "procedure_time_min": "Procedure time, min", "hospital_stay_days": "Hospital stay, days", "cost_cny": "Cost, CNY",
+    "follow_up_months": "Follow-up, months", "recurrence": "Local recurrence", "metastasis": "Metastasis",
+    "male": "Male sex", "non_curative_resection": "Non-curative resection",
+}  # fmt: skip
+
+
+def render_cohort_report(data: dict[str, Any]) -> str:
+    """The study report: Table 1, outcomes, risk factors, the model's figures, methods, TRIPOD."""
+    from app.model.artifact import ModelArtifact, with_digest
+    from app.model.predict import Model
+    from app.web.charts import nomogram_svg
+
+    model = Model(ModelArtifact.model_validate(with_digest(data["artifact"])))
+    stylesheet = (resource_dir("static") / "css" / "app.css").read_text(encoding="utf-8")
+    return _environment().get_template("cohort_report.html").render(
+        t=STRINGS["en"],
+        data=data,
+        model=model,
+        labels=VARIABLE_LABELS,
+        nomogram=nomogram_svg(model, "en"),
+        charts=curve_charts(data["artifact"]["curves"], "en", prevalence=data["artifact"]["performance"]["prevalence"]),
+        stylesheet=stylesheet,
+    )

@@ -21,7 +21,8 @@ RUN pip install -c constraints.txt . \
 USER rnet
 # Settings (all RNET_*) are documented in the README; these make the server reachable in the container.
 ENV RNET_HOST=0.0.0.0 \
-    RNET_PORT=8000
+    RNET_PORT=8000 \
+    RNET_WORKERS=2
 EXPOSE 8000
 HEALTHCHECK --interval=30s --timeout=5s --start-period=20s --retries=3 \
     CMD ["python", "-c", "import urllib.request; urllib.request.urlopen('http://127.0.0.1:8000/healthz', timeout=4)"]

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from typing import Any
 
-from fastapi import APIRouter, HTTPException, Request
+from fastapi import APIRouter, HTTPException, Request, Response
 
 import app as package
 from app.model.predict import Model
@@ -65,8 +65,24 @@ def _model(request: Request, model_id: str | None = None) -> Model:
     responses={422: {"model": ErrorResponse, "description": "A finding is missing, malformed or out of range."}},
     summary="Predicted risk of non-curative resection for one lesion",
 )
-def predict(findings: PatientFindings, request: Request) -> RiskPrediction:
-    return predict_response(_model(request), findings)
+def predict(findings: PatientFindings, request: Request, response: Response) -> RiskPrediction:
+    return _answer(request, response, _model(request), findings)
+
+
+def _answer(request: Request, response: Response, model: Model, findings: PatientFindings) -> RiskPrediction:
+    """The prediction, with the model's identity in headers and, if enabled, a line in the audit log."""
+    answer = predict_response(model, findings)
+    identify(response, model)
+    audit = request.app.state.audit
+    if audit is not None:
+        audit.record(channel="api", model_id=model.model_id, sha256=model.sha256, risk=answer.probability)
+    return answer
+
+
+def identify(response: Response, model: Model) -> None:
+    response.headers["x-model-id"] = model.model_id
+    response.headers["x-model-sha256"] = model.sha256
+    response.headers["x-app-version"] = package.__version__
 
 
 def model_public(model: Model) -> dict[str, Any]:
@@ -93,13 +109,15 @@ def model_public(model: Model) -> dict[str, Any]:
     },
     summary="Predicted risk from a named model (when several are served)",
 )
-def predict_with(model_id: str, findings: PatientFindings, request: Request) -> RiskPrediction:
-    return predict_response(_model(request, model_id), findings)
+def predict_with(model_id: str, findings: PatientFindings, request: Request, response: Response) -> RiskPrediction:
+    return _answer(request, response, _model(request, model_id), findings)
 
 
 @router.get("/api/v1/model", summary="The default model's public metadata")
-def model_metadata(request: Request) -> dict[str, Any]:
-    return model_public(_model(request))
+def model_metadata(request: Request, response: Response) -> dict[str, Any]:
+    model = _model(request)
+    identify(response, model)
+    return model_public(model)
 
 
 @router.get("/api/v1/models", summary="The models this server answers with")
@@ -114,7 +132,11 @@ def models(request: Request) -> dict[str, Any]:
     }
 
 
-@router.get("/api/v1/models/{model_id}", summary="A named model's public metadata")
+@router.get(
+    "/api/v1/models/{model_id}",
+    summary="A named model's public metadata",
+    responses={404: {"model": ErrorResponse, "description": "No model with this id on this server."}},
+)
 def named_model_metadata(model_id: str, request: Request) -> dict[str, Any]:
     return model_public(_model(request, model_id))
 

@@ -20,6 +20,7 @@ from app.model.artifact import ArtifactError
 from app.model.predict import Model
 from app.resources import resource_dir
 from app.web import api, pages
+from app.web.audit import AuditLog
 from app.web.errors import clinician_messages
 from app.web.security import SecurityMiddleware
 from app.web.settings import Settings
@@ -68,8 +69,31 @@ def load_registry(settings: Settings) -> ModelRegistry:
     return ModelRegistry(models=models, default_id=default_id)
 
 
+def _open_audit_log(settings: Settings) -> AuditLog | None:
+    if settings.audit_log is None:
+        return None
+    try:
+        return AuditLog(settings.audit_log)
+    except OSError as exc:
+        raise ArtifactError(f"RNET_AUDIT_LOG '{settings.audit_log}' cannot be opened for appending: {exc.strerror}.") from None
+
+
+def _configure_logging(level: str) -> None:
+    """Our loggers (the access log) write JSON lines to stderr in every worker process."""
+    import logging
+    import sys
+
+    logger = logging.getLogger("rnet")
+    if not logger.handlers:
+        handler = logging.StreamHandler(sys.stderr)
+        handler.setFormatter(logging.Formatter("%(message)s"))
+        logger.addHandler(handler)
+    logger.setLevel(level.upper())
+
+
 def create_app(settings: Settings | None = None) -> FastAPI:
     settings = settings or Settings()
+    _configure_logging(settings.log_level)
     registry = load_registry(settings)
     application = FastAPI(
         title="R-NET non-R0 risk calculator API",
@@ -85,6 +109,7 @@ def create_app(settings: Settings | None = None) -> FastAPI:
     )
     application.state.settings = settings
     application.state.registry = registry
+    application.state.audit = _open_audit_log(settings)
     application.state.templates = Jinja2Templates(directory=str(resource_dir("templates")))
     application.mount("/static", StaticFiles(directory=str(resource_dir("static"))), name="static")
     application.include_router(api.router)
@@ -96,6 +121,10 @@ def create_app(settings: Settings | None = None) -> FastAPI:
 
     @application.exception_handler(StarletteHTTPException)
     async def _http(request: Request, exc: StarletteHTTPException) -> JSONResponse:
+        if exc.status_code == 400 and request.url.path.startswith("/api/"):
+            # FastAPI's 400 for a body it cannot decode: bad input like any other, 422 with a readable message.
+            detail = [{"field": "body", "message": "The request body is not valid JSON text (UTF-8); send an object with the three findings."}]
+            return JSONResponse(status_code=422, content={"detail": detail})
         return JSONResponse(status_code=exc.status_code, content={"detail": exc.detail}, headers=exc.headers)
 
     @application.exception_handler(Exception)

@@ -101,8 +101,20 @@ def _context(request: Request, model: Model, lang: str, *, form: FormInput, embe
     }
 
 
-def _render(request: Request, template: str, context: dict[str, Any], status: int = 200) -> Response:
-    return request.app.state.templates.TemplateResponse(request, template, context, status_code=status)
+def _render(request: Request, template: str, context: dict[str, Any], status: int = 200, channel: str = "page") -> Response:
+    response = request.app.state.templates.TemplateResponse(request, template, context, status_code=status)
+    model = context["model"]
+    response.headers["x-model-id"] = model.model_id
+    response.headers["x-model-sha256"] = model.sha256
+    result = context.get("result")
+    audit = request.app.state.audit
+    if audit is not None and result is not None:
+        if result.prediction is not None:
+            audit.record(channel=channel, model_id=model.model_id, sha256=model.sha256, risk=result.prediction.probability)
+        else:
+            audit.record(channel=channel, model_id=model.model_id, sha256=model.sha256,
+                         risk_range=(result.range_low.probability, result.range_high.probability))  # fmt: skip
+    return response
 
 
 def _calculator(request: Request, model: Model, form: FormInput, lang: str, *, embed: bool) -> Response:
@@ -155,7 +167,7 @@ async def result_fragment(request: Request, model_id: str | None = None) -> Resp
     context = _context(request, model, lang, form=_form_from(values), embed=values.get("embed") == "1")
     touched = set(values.get("touched", "").split(","))
     context["errors"] = {name: message for name, message in context["errors"].items() if name in touched}
-    return _render(request, "_live.html", context)
+    return _render(request, "_live.html", context, channel="live")
 
 
 @router.get("/model", response_class=HTMLResponse, include_in_schema=False)

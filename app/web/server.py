@@ -2,8 +2,11 @@
 
 from __future__ import annotations
 
-import logging
+import os
 import sys
+
+# On SIGTERM the server stops accepting and lets in-flight requests finish for up to this long.
+GRACEFUL_SHUTDOWN_SECONDS = 20
 
 from pydantic import ValidationError
 
@@ -31,20 +34,25 @@ def serve(*, host: str | None, port: int | None, artifact: str | None) -> int:
     except ValidationError as exc:
         raise UserInputError(_settings_error(exc)) from None
     application = create_app(settings)  # raises ArtifactError before anything listens
-    logging.basicConfig(level=settings.log_level.upper(), format="%(message)s", stream=sys.stderr)
     model = application.state.registry.default
     print(
         f"serving model {model.model_id} ({model.source}, sha256 {model.sha256[:16]}…) "
         f"on http://{settings.host}:{settings.port}{settings.root_path}/",
         file=sys.stderr,
     )
+    # Workers build their own app from the environment, so command-line choices travel there too.
+    for name, value in overrides.items():
+        os.environ[f"RNET_{name.upper()}"] = str(value)
     uvicorn.run(
-        application,
+        "app.web.application:create_app",
+        factory=True,
         host=settings.host,
         port=settings.port,
+        workers=settings.workers,
         log_level=settings.log_level,
         access_log=False,  # our own access log leaves out query strings (they may carry findings)
         root_path=settings.root_path,
         proxy_headers=True,
+        timeout_graceful_shutdown=GRACEFUL_SHUTDOWN_SECONDS,
     )
     return 0

@@ -26,6 +26,8 @@ class Settings(BaseSettings):
     RNET_LOG_LEVEL         debug, info, warning or error
     RNET_MAX_BODY_BYTES    largest request body accepted (default 16384)
     RNET_HOST, RNET_PORT   where `rnet serve` listens (default 127.0.0.1:8000)
+    RNET_WORKERS           server processes (default 1; about one per core)
+    RNET_AUDIT_LOG         file to append one line per prediction: time, model id and SHA-256, risk (never findings)
     """
 
     model_config = SettingsConfigDict(env_prefix="RNET_", extra="ignore")
@@ -39,6 +41,8 @@ class Settings(BaseSettings):
     max_body_bytes: int = Field(default=DEFAULT_MAX_BODY_BYTES, ge=1024, le=1024 * 1024)
     host: str = "127.0.0.1"
     port: int = Field(default=8000, ge=1, le=65535)
+    workers: int = Field(default=1, ge=1, le=64)
+    audit_log: Path | None = None
 
     @field_validator("frame_ancestors")
     @classmethod

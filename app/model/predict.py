@@ -9,8 +9,6 @@ import math
 from dataclasses import dataclass
 from pathlib import Path
 
-import numpy as np
-
 from app.model.artifact import ModelArtifact, load_artifact
 
 Z_95 = 1.959963984540054
@@ -43,8 +41,9 @@ class Model:
     def __init__(self, artifact: ModelArtifact) -> None:
         self.artifact = artifact
         self.predictor_names: tuple[str, ...] = tuple(p.name for p in artifact.predictors)
-        self._coef = np.array([artifact.coefficients[n] for n in ("intercept", *self.predictor_names)])
-        self._cov = np.array(artifact.covariance, dtype=float)
+        # Plain floats: for four terms, Python arithmetic beats numpy's per-call overhead several times over.
+        self._coef = [float(artifact.coefficients[n]) for n in ("intercept", *self.predictor_names)]
+        self._cov = [[float(v) for v in row] for row in artifact.covariance]
         self._axes = {a.name: a for a in artifact.nomogram.axes}
         self._scale = artifact.nomogram.points_per_logit
         self._specs = {p.name: p for p in artifact.predictors}
@@ -80,9 +79,10 @@ class Model:
         se = √(x̃ᵀVx̃) with x̃ = (1, x); CI = expit(lp ± z·se), as R's
         `predict(lrm, se.fit = TRUE)`.  `values` must hold every predictor.
         """
-        x = np.array([1.0, *(float(values[n]) for n in self.predictor_names)])
-        lp = float(self._coef @ x)
-        se = math.sqrt(max(float(x @ self._cov @ x), 0.0))
+        x = [1.0, *(float(values[n]) for n in self.predictor_names)]
+        lp = math.fsum(c * v for c, v in zip(self._coef, x))
+        variance = math.fsum(x[i] * x[j] * row[j] for i, row in enumerate(self._cov) for j in range(len(x)))
+        se = math.sqrt(max(variance, 0.0))
         points = {n: self.points_for(n, float(values[n])) for n in self.predictor_names}
         extrapolated = tuple(
             n

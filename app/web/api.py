@@ -65,18 +65,23 @@ def _model(request: Request, model_id: str | None = None) -> Model:
     responses={422: {"model": ErrorResponse, "description": "A finding is missing, malformed or out of range."}},
     summary="Predicted risk of non-curative resection for one lesion",
 )
-def predict(findings: PatientFindings, request: Request, response: Response) -> RiskPrediction:
-    return _answer(request, response, _model(request), findings)
+def predict(findings: PatientFindings, request: Request) -> Response:
+    return _answer(request, _model(request), findings)
 
 
-def _answer(request: Request, response: Response, model: Model, findings: PatientFindings) -> RiskPrediction:
-    """The prediction, with the model's identity in headers and, if enabled, a line in the audit log."""
+def _answer(request: Request, model: Model, findings: PatientFindings) -> Response:
+    """The prediction, with the model's identity in headers and, if enabled, a line in the audit log.
+
+    Built as a RiskPrediction (so the schema holds) and sent as JSON directly: FastAPI would
+    otherwise validate the same object a second time on the hot path.
+    """
     answer = predict_response(model, findings)
-    identify(response, model)
     audit = request.app.state.audit
     if audit is not None:
         audit.record(channel="api", model_id=model.model_id, sha256=model.sha256, risk=answer.probability)
-    return answer
+    response = Response(content=answer.model_dump_json(), media_type="application/json")
+    identify(response, model)
+    return response
 
 
 def identify(response: Response, model: Model) -> None:
@@ -109,8 +114,8 @@ def model_public(model: Model) -> dict[str, Any]:
     },
     summary="Predicted risk from a named model (when several are served)",
 )
-def predict_with(model_id: str, findings: PatientFindings, request: Request, response: Response) -> RiskPrediction:
-    return _answer(request, response, _model(request, model_id), findings)
+def predict_with(model_id: str, findings: PatientFindings, request: Request) -> Response:
+    return _answer(request, _model(request, model_id), findings)
 
 
 @router.get("/api/v1/model", summary="The default model's public metadata")

@@ -34,10 +34,16 @@ import numpy as np
 
 from app.errors import UserInputError
 from app.model.artifact import check_model_id
-from app.model.nomogram import build_nomogram
-from app.stats.cohort import COLUMNS, OUTCOME
+from app.stats.cohort import COLUMNS
 from app.stats.fit import coefficient_rows
-from app.stats.train import PREDICTOR_LABELS, check_predictor_names, created_at_now, software_versions, table_as_dicts
+from app.stats.train import (
+    PREDICTOR_LABELS,
+    artifact_body,
+    check_predictor_names,
+    created_at_now,
+    software_versions,
+    table_as_dicts,
+)
 
 PERFORMANCE_FIELDS = (
     "n", "events", "auc", "auc_ci95", "auc_optimism_corrected", "calibration_intercept", "calibration_slope",
@@ -197,22 +203,18 @@ def artifact_from_spec(spec: dict[str, Any], *, created_at: str | None = None) -
     performance = {field: given.get(field) for field in PERFORMANCE_FIELDS}
     _check_performance(performance)
     model_id = check_model_id(str(spec["model_id"]))
-    artifact = {
-        "schema_version": 1,
-        "model_id": model_id,
-        "title": str(spec.get("title", f"Published model {model_id}")),
-        "outcome": {"name": OUTCOME, "label": "Non-curative (non-R0) endoscopic resection"},
-        "predictors": predictors,
-        "coefficients": coefficients,
-        "covariance": covariance,
-        "covariance_order": order,
-        "coefficient_table": table_as_dicts(
+    artifact = artifact_body(
+        model_id=model_id,
+        title=str(spec.get("title", f"Published model {model_id}")),
+        specs=predictors,
+        coefficients=coefficients,
+        covariance=np.array(covariance),
+        coefficient_rows_=table_as_dicts(
             coefficient_rows(order, np.array([coefficients[k] for k in order]), np.array(covariance))
         ),
-        "performance": performance,
-        "curves": {},
-        "nomogram": build_nomogram(intercept=coefficients["intercept"], predictors=predictors, coefficients=coefficients),
-        "provenance": {
+        performance=performance,
+        curves={},
+        provenance={
             "source": "published",
             "created_at": created_at or created_at_now(),
             "data_sha256": None,
@@ -220,5 +222,5 @@ def artifact_from_spec(spec: dict[str, Any], *, created_at: str | None = None) -
             "notes": " ".join(filter(None, [str(spec.get("notes", "")), covariance_note])),
             "reference": str(spec["reference"]),
         },
-    }
+    )
     return artifact, notices

@@ -28,11 +28,17 @@ import numpy as np
 
 from app.errors import ConvergenceError, StatisticalError
 from app.model.artifact import ModelArtifact
-from app.model.nomogram import build_nomogram
 from app.stats.batch_logistic import expit, fit_intercept_slope_batch, fit_offset_intercept_batch
 from app.stats.cohort import Cohort
 from app.stats.fit import check_event_counts, coefficient_rows, fit_logistic
-from app.stats.train import apparent_performance, created_at_now, predictor_specs, software_versions, table_as_dicts
+from app.stats.train import (
+    apparent_performance,
+    artifact_body,
+    created_at_now,
+    predictor_specs,
+    software_versions,
+    table_as_dicts,
+)
 from app.stats.validate import model_arrays, prepare
 
 METHODS = ("intercept", "logistic", "refit", "auto")
@@ -175,20 +181,16 @@ def recalibrated_artifact(
         "logistic": "logistic recalibration (new intercept and calibration slope)",
         "refit": "full refit of all coefficients on the local cohort",
     }
-    updated = {
-        "schema_version": 1,
-        "model_id": model_id,
-        "title": artifact.title,
-        "outcome": artifact.outcome,
-        "predictors": specs,
-        "coefficients": coefficients,
-        "covariance": update.cov.tolist(),
-        "covariance_order": ["intercept", *names],
-        "coefficient_table": table_as_dicts(coefficient_rows(["intercept", *names], update.coef, update.cov)),
-        "performance": performance,
-        "curves": curves,
-        "nomogram": build_nomogram(intercept=coefficients["intercept"], predictors=specs, coefficients=coefficients),
-        "provenance": {
+    updated = artifact_body(
+        model_id=model_id,
+        title=artifact.title,
+        specs=specs,
+        coefficients=coefficients,
+        covariance=update.cov,
+        coefficient_rows_=table_as_dicts(coefficient_rows(["intercept", *names], update.coef, update.cov)),
+        performance=performance,
+        curves=curves,
+        provenance={
             "source": source,
             "created_at": created_at or created_at_now(),
             "data_sha256": cohort.source_sha256,
@@ -209,5 +211,5 @@ def recalibrated_artifact(
                 "refit": "inverse observed information of the local refit",
             }[chosen],
         },
-    }
+    )
     return updated, notices

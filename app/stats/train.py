@@ -144,6 +144,36 @@ def check_predictor_names(names: tuple[str, ...]) -> None:
         raise UserInputError("--predictors: " + "; ".join(problems) + ".")
 
 
+def artifact_body(
+    *,
+    model_id: str,
+    title: str,
+    specs: list[dict[str, Any]],
+    coefficients: dict[str, float],
+    covariance: np.ndarray,
+    coefficient_rows_: list[dict[str, Any]],
+    performance: dict[str, Any],
+    curves: dict[str, Any],
+    provenance: dict[str, Any],
+) -> dict[str, Any]:
+    """The artifact's fields in one place, for train, recalibrate and from-coefficients alike."""
+    return {
+        "schema_version": 1,
+        "model_id": model_id,
+        "title": title,
+        "outcome": {"name": OUTCOME, "label": "Non-curative (non-R0) endoscopic resection"},
+        "predictors": specs,
+        "coefficients": coefficients,
+        "covariance": np.asarray(covariance, dtype=float).tolist(),
+        "covariance_order": list(coefficients),
+        "coefficient_table": coefficient_rows_,
+        "performance": performance,
+        "curves": curves,
+        "nomogram": build_nomogram(intercept=coefficients["intercept"], predictors=specs, coefficients=coefficients),
+        "provenance": provenance,
+    }
+
+
 def coefficient_table(fit: LogisticFit) -> list[dict[str, Any]]:
     """The artifact's coefficient table (β, SE, OR and its CI, z, p)."""
     return table_as_dicts(fit.table())
@@ -266,20 +296,16 @@ def train_artifact(
             f"{bootstrap - optimism.replicates_used} of {bootstrap} bootstrap refits failed (a predictor constant "
             "in the resample, or separation) and were left out of the optimism averages."
         )
-    artifact = {
-        "schema_version": 1,
-        "model_id": model_id,
-        "title": title,
-        "outcome": {"name": OUTCOME, "label": "Non-curative (non-R0) endoscopic resection"},
-        "predictors": specs,
-        "coefficients": coefficients,
-        "covariance": fit.cov_.tolist(),
-        "covariance_order": list(fit.names),
-        "coefficient_table": coefficient_table(fit),
-        "performance": performance,
-        "curves": curves,
-        "nomogram": build_nomogram(intercept=coefficients["intercept"], predictors=specs, coefficients=coefficients),
-        "provenance": {
+    artifact = artifact_body(
+        model_id=model_id,
+        title=title,
+        specs=specs,
+        coefficients=coefficients,
+        covariance=fit.cov_,
+        coefficient_rows_=coefficient_table(fit),
+        performance=performance,
+        curves=curves,
+        provenance={
             "source": source,
             "created_at": created_at or created_at_now(),
             "data_sha256": cohort.source_sha256,
@@ -300,5 +326,5 @@ def train_artifact(
                 "replicates."
             ),
         },
-    }
+    )
     return artifact, notices

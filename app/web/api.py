@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from typing import Any
 
-from fastapi import APIRouter, HTTPException, Request, Response
+from fastapi import APIRouter, Request, Response
 
 import app as package
 from app.model.predict import Model
@@ -51,12 +51,7 @@ def predict_response(model: Model, findings: PatientFindings) -> RiskPrediction:
 
 
 def _model(request: Request, model_id: str | None = None) -> Model:
-    registry = request.app.state.registry
-    if model_id is None:
-        return registry.default
-    if model_id not in registry.models:
-        raise HTTPException(status_code=404, detail=f"No model '{model_id}' on this server; see /api/v1/model.")
-    return registry.models[model_id]
+    return request.app.state.registry.resolve(model_id)
 
 
 @router.post(

@@ -8,7 +8,7 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 
-from fastapi import FastAPI, Request
+from fastapi import FastAPI, HTTPException, Request
 from fastapi.exceptions import RequestValidationError
 from fastapi.responses import JSONResponse
 from fastapi.staticfiles import StaticFiles
@@ -36,6 +36,14 @@ class ModelRegistry:
     @property
     def default(self) -> Model:
         return self.models[self.default_id]
+
+    def resolve(self, model_id: str | None) -> Model:
+        """The named model, or the default; an unknown id is a 404 for pages and API alike."""
+        if model_id is None:
+            return self.default
+        if model_id not in self.models:
+            raise HTTPException(status_code=404, detail=f"No model '{model_id}' on this server; see /api/v1/models.")
+        return self.models[model_id]
 
 
 # The calculator's form, API schema and nomogram page are built for these findings.

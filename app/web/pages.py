@@ -12,7 +12,7 @@ from __future__ import annotations
 from typing import Any
 from urllib.parse import parse_qsl
 
-from fastapi import APIRouter, HTTPException, Request
+from fastapi import APIRouter, Request
 from fastapi.responses import HTMLResponse, Response
 
 from app.model.predict import Model
@@ -53,13 +53,8 @@ def _form_from(values: Any) -> FormInput:
     )
 
 
-def _model(request: Request, model_id: str | None) -> Model:
-    registry = request.app.state.registry
-    if model_id is None:
-        return registry.default
-    if model_id not in registry.models:
-        raise HTTPException(status_code=404, detail=f"No model '{model_id}' on this server.")
-    return registry.models[model_id]
+def _model(request: Request, model_id: str | None = None) -> Model:
+    return request.app.state.registry.resolve(model_id)
 
 
 def _common(request: Request, model: Model, lang: str, *, embed: bool) -> dict[str, Any]:

@@ -72,8 +72,8 @@ def test_dragging_the_ki67_marker_moves_form_total_and_risk_together(page, serve
     value = float(page.input_value("#ki67_percent"))
     assert value == pytest.approx(10.0, abs=0.3)
     wait_until(page, 
-        f"document.querySelector('#result-data') && document.querySelector('#result-data').dataset.probability"
-        f" && Math.abs(parseFloat(document.querySelector('[data-points=ki67_percent]').textContent)) > 0"
+        "document.querySelector('#result-data') && document.querySelector('#result-data').dataset.probability"
+        " && Math.abs(parseFloat(document.querySelector('[data-points=ki67_percent]').textContent)) > 0"
     )
     page.wait_for_timeout(400)
     expected = api_predict(server, surface_depression=True, ki67_percent=value, cga_positive=True)

@@ -8,7 +8,6 @@ import signal
 import subprocess
 import sys
 import tempfile
-import time
 import urllib.request
 
 from tests.browser.conftest import free_port, wait_ready

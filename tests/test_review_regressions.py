@@ -63,6 +63,9 @@ def test_published_artifact_serves_every_page(tmp_path):
     client = make_client(artifact=out)
     every_page_works(client)
     assert "published coefficients" in client.get("/").text
+    assert "Built from published coefficients, not fitted here" in client.get("/model").text
+    page = client.post("/", data={"surface_depression": "1", "ki67_unknown": "1", "cga_positive": "1"}).text
+    assert "the model&#39;s axis range" in page or "the model's axis range" in page
 
 
 def test_artifact_with_other_predictors_is_refused_by_the_server(tmp_path):

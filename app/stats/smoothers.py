@@ -144,6 +144,10 @@ def loess_quadratic_fit(
     for start in range(0, ux.size, _BLOCK):
         centres = ux[start : start + _BLOCK]
         h = _kth_distance(ux, count, centres, q)
+        # More than q patients tied at this risk: widen to the nearest other risk so the weights exist.
+        gaps = np.abs(ux[None, :] - centres[:, None])
+        nearest_other = np.where(gaps > 0, gaps, np.inf).min(axis=1)
+        h = np.where(h > 0, h, np.where(np.isfinite(nearest_other), nearest_other, 1.0))
         # Distances in units of h keep the 3x3 systems well conditioned; the intercept is unchanged.
         d = (ux[None, :] - centres[:, None]) / h[:, None]
         tricube = np.where(np.abs(d) < 1.0, (1.0 - np.abs(d) ** 3) ** 3, 0.0)

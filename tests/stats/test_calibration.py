@@ -134,3 +134,11 @@ def test_loess_quadratic_reproduces_a_quadratic_exactly():
     y = 0.2 + 0.5 * x - 0.3 * x**2
     _, fitted = loess_quadratic_fit(x, y)
     np.testing.assert_allclose(fitted, y, atol=1e-10)
+
+
+def test_ici_stays_finite_when_most_patients_share_one_risk():
+    from app.stats.calibration import integrated_calibration_index
+
+    p = np.array([0.2] * 80 + list(np.linspace(0.3, 0.6, 20)))
+    y = np.array([1] * 15 + [0] * 65 + [1, 0] * 10, dtype=float)
+    assert np.isfinite(integrated_calibration_index(y=y, p=p))

@@ -3,6 +3,9 @@
 from __future__ import annotations
 
 import csv
+import socket
+import time
+import urllib.request
 from pathlib import Path
 
 import numpy as np
@@ -11,6 +14,26 @@ import pytest
 REPO = Path(__file__).resolve().parent.parent
 DEMO_ARTIFACT = REPO / "model_artifacts" / "rnet-demo-v1.json"
 DEMO_COHORT = REPO / "model_artifacts" / "rnet-demo-cohort.csv"
+
+
+def free_port() -> int:
+    """A TCP port on 127.0.0.1 that nothing listens on now."""
+    with socket.socket() as s:
+        s.bind(("127.0.0.1", 0))
+        return s.getsockname()[1]
+
+
+def wait_for(url: str, seconds: float = 30.0) -> bytes:
+    """The body of `url` once a server answers it, retrying until `seconds` pass."""
+    deadline = time.monotonic() + seconds
+    while True:
+        try:
+            with urllib.request.urlopen(url, timeout=2) as response:
+                return response.read()
+        except OSError:
+            if time.monotonic() > deadline:
+                raise
+            time.sleep(0.2)
 
 
 def write_csv(path: Path, header: list[str], rows: list[list[object]], *, bom: bool = False) -> Path:

@@ -14,7 +14,7 @@ from pathlib import Path
 
 import yaml
 
-from tests.browser.conftest import free_port, wait_ready
+from tests.conftest import free_port, wait_for
 from tests.conftest import REPO
 
 DOCKERFILE = (REPO / "Dockerfile").read_text(encoding="utf-8")
@@ -78,7 +78,7 @@ def test_dockerfile_install_and_start_commands_work_in_a_fresh_environment(tmp_p
     server = subprocess.Popen(command, cwd=outside, env={**env, "RNET_PORT": str(port), "RNET_WORKERS": "1"},
                               stdout=log, stderr=subprocess.STDOUT)  # fmt: skip
     try:
-        wait_ready(f"http://127.0.0.1:{port}/healthz", seconds=60)
+        wait_for(f"http://127.0.0.1:{port}/healthz", seconds=60)
         with urllib.request.urlopen(f"http://127.0.0.1:{port}/readyz") as response:
             assert json.loads(response.read())["status"] == "ready"
     finally:

@@ -31,8 +31,8 @@ from app.model.artifact import ModelArtifact
 from app.stats.batch_logistic import expit, fit_intercept_slope_batch, fit_offset_intercept_batch
 from app.stats.cohort import Cohort
 from app.stats.fit import check_event_counts, coefficient_rows, fit_logistic
+from app.stats.performance import apparent_performance
 from app.stats.train import (
-    apparent_performance,
     artifact_body,
     created_at_now,
     predictor_specs,

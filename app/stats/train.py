@@ -18,25 +18,11 @@ import app
 from app.errors import UserInputError
 from app.model.nomogram import build_nomogram
 from app.stats.bootstrap import CURVE_REPLICATES_MAX, bootstrap_optimism
-from app.stats.calibration import (
-    brier_score,
-    calibration_in_the_large,
-    calibration_intercept_slope,
-    grouped_curve,
-    hosmer_lemeshow,
-    integrated_calibration_index,
-    observed_expected,
-    scaled_brier,
-    smoothed_calibration,
-    spiegelhalter_z,
-)
 from app.stats.cohort import COLUMNS, OUTCOME, Cohort
-from app.stats.decision import decision_curve
-from app.stats.discrimination import auc_delong, roc_points, thin_curve
+from app.stats.performance import apparent_performance, finite as _finite
 from app.stats.fit import CoefficientRow, LogisticFit, fit_logistic
 
 MODEL_POPULATION_MAX_DIAMETER_MM = 20.0
-MAX_CURVE_POINTS = 200
 
 # Labels the calculator shows; other predictors use the data dictionary's.
 PREDICTOR_LABELS = {
@@ -67,11 +53,6 @@ def software_versions() -> dict[str, str]:
 
 def created_at_now() -> str:
     return datetime.now(timezone.utc).replace(microsecond=0).isoformat().replace("+00:00", "Z")
-
-
-def _finite(value: float) -> float | None:
-    """JSON has no NaN: undefined figures are null."""
-    return float(value) if value is not None and math.isfinite(value) else None
 
 
 def _nice_ceiling(value: float) -> float:
@@ -192,51 +173,6 @@ def table_as_dicts(rows: list[CoefficientRow]) -> list[dict[str, Any]]:
         }
         for row in rows
     ]
-
-
-def apparent_performance(*, y: np.ndarray, lp: np.ndarray) -> tuple[dict[str, Any], dict[str, Any]]:
-    """Figures and curves of a model on the data it is evaluated on (STATISTICS.md)."""
-    p = 1.0 / (1.0 + np.exp(-lp))
-    auc = auc_delong(y=y, score=lp)
-    citl = calibration_in_the_large(y=y, lp=lp)
-    intercept, slope = calibration_intercept_slope(y=y, lp=lp)
-    hl = hosmer_lemeshow(y=y, p=p)
-    smooth = smoothed_calibration(y=y, p=p)
-    spiegelhalter = spiegelhalter_z(y=y, p=p)
-    figures = {
-        "n": int(y.size),
-        "events": int(y.sum()),
-        "prevalence": float(y.mean()),
-        "auc": auc.auc,
-        "auc_se": auc.se,
-        "auc_ci95": list(auc.ci95),
-        "calibration_in_the_large": citl.value,
-        "calibration_in_the_large_ci95": list(citl.ci95),
-        "calibration_intercept": intercept.value,
-        "calibration_intercept_ci95": list(intercept.ci95),
-        "calibration_slope": slope.value,
-        "calibration_slope_ci95": list(slope.ci95),
-        "observed_expected": observed_expected(y=y, p=p),
-        "brier": brier_score(y=y, p=p),
-        "brier_scaled": scaled_brier(y=y, p=p),
-        "spiegelhalter_z": spiegelhalter.statistic,
-        "spiegelhalter_p": spiegelhalter.p,
-        "hosmer_lemeshow": {"chi2": hl.chi2, "df": hl.df, "p": _finite(hl.p), "groups": hl.groups},
-        "e_avg": smooth.e_avg,
-        "e_90": smooth.e_90,
-        "e_max": smooth.e_max,
-        "ici": integrated_calibration_index(y=y, p=p),
-    }
-    smoothed = thin_curve(
-        {"predicted": smooth.predicted.tolist(), "observed": smooth.observed.tolist()}, max_points=MAX_CURVE_POINTS
-    )
-    curves = {
-        "roc": thin_curve(roc_points(y=y, score=p), max_points=MAX_CURVE_POINTS),
-        "calibration": {"grouped": grouped_curve(y=y, p=p), "smoothed": smoothed},
-        "decision": decision_curve(y=y, p=p),
-    }
-    curves["roc"]["threshold"] = [_finite(t) for t in curves["roc"]["threshold"]]
-    return figures, curves
 
 
 def train_artifact(

@@ -16,21 +16,8 @@ import numpy as np
 
 from app.model.artifact import ModelArtifact
 from app.stats.batch_logistic import expit
-from app.stats.calibration import (
-    brier_score,
-    calibration_in_the_large,
-    calibration_intercept_slope,
-    grouped_curve,
-    hosmer_lemeshow,
-    integrated_calibration_index,
-    observed_expected,
-    scaled_brier,
-    smoothed_calibration,
-    spiegelhalter_z,
-)
 from app.stats.cohort import OUTCOME, Cohort, CohortError
-from app.stats.decision import decision_curve
-from app.stats.discrimination import auc_delong, roc_points, thin_curve
+from app.stats.performance import apparent_performance
 from app.stats.fit import Z_95, check_event_counts
 
 MODEL_POPULATION_MAX_DIAMETER_MM = 20.0
@@ -146,53 +133,18 @@ def validate_artifact(*, artifact: ModelArtifact, cohort: Cohort) -> dict[str, A
     data = prepare(artifact, cohort)
     y, lp = data.y, data.lp
     p = expit(lp)
-    auc = auc_delong(y=y, score=lp)
-    citl = calibration_in_the_large(y=y, lp=lp)
-    intercept, slope = calibration_intercept_slope(y=y, lp=lp)
-    smooth = smoothed_calibration(y=y, p=p)
-    hl = hosmer_lemeshow(y=y, p=p)
-    spiegelhalter = spiegelhalter_z(y=y, p=p)
-    events = int(y.sum())
-    oe = observed_expected(y=y, p=p)
+    figures, curves = apparent_performance(y=y, lp=lp)
+    events = figures["events"]
+    oe = figures["observed_expected"]
     oe_half_width = Z_95 * math.sqrt(1.0 / events)  # ln(O/E) ± z·√(1/O), O Poisson
-    figures = {
-        "n": int(y.size),
-        "events": events,
-        "prevalence": float(y.mean()),
-        "mean_predicted_risk": float(p.mean()),
-        "auc": auc.auc,
-        "auc_se": auc.se,
-        "auc_ci95": list(auc.ci95),
-        "calibration_in_the_large": citl.value,
-        "calibration_in_the_large_ci95": list(citl.ci95),
-        "calibration_intercept": intercept.value,
-        "calibration_intercept_ci95": list(intercept.ci95),
-        "calibration_slope": slope.value,
-        "calibration_slope_ci95": list(slope.ci95),
-        "observed_expected": oe,
-        "observed_expected_ci95": [oe * math.exp(-oe_half_width), oe * math.exp(oe_half_width)],
-        "brier": brier_score(y=y, p=p),
-        "brier_scaled": scaled_brier(y=y, p=p),
-        "spiegelhalter_z": spiegelhalter.statistic,
-        "spiegelhalter_p": spiegelhalter.p,
-        "e_avg": smooth.e_avg,
-        "e_90": smooth.e_90,
-        "e_max": smooth.e_max,
-        "ici": integrated_calibration_index(y=y, p=p),
-        "hosmer_lemeshow": {"chi2": hl.chi2, "df": hl.df, "p": hl.p if math.isfinite(hl.p) else None, "groups": hl.groups},
-    }
-    counts, edges = np.histogram(p, bins=HISTOGRAM_BINS, range=(0.0, 1.0))
-    roc = thin_curve(roc_points(y=y, score=p), max_points=200)
-    roc["threshold"] = [t if math.isfinite(t) else None for t in roc["threshold"]]
-    curves = {
-        "roc": roc,
-        "calibration": {
-            "grouped": grouped_curve(y=y, p=p),
-            "smoothed": thin_curve({"predicted": smooth.predicted.tolist(), "observed": smooth.observed.tolist()}, max_points=200),
-            "histogram": {"edges": edges.tolist(), "events": np.histogram(p[y == 1], bins=edges)[0].tolist(),
-                          "non_events": np.histogram(p[y == 0], bins=edges)[0].tolist(), "counts": counts.tolist()},
-        },  # fmt: skip
-        "decision": decision_curve(y=y, p=p),
+    figures["observed_expected_ci95"] = [oe * math.exp(-oe_half_width), oe * math.exp(oe_half_width)]
+    figures["mean_predicted_risk"] = float(p.mean())
+    edges = np.linspace(0.0, 1.0, HISTOGRAM_BINS + 1)
+    curves["calibration"]["histogram"] = {
+        "edges": edges.tolist(),
+        "events": np.histogram(p[y == 1], bins=edges)[0].tolist(),
+        "non_events": np.histogram(p[y == 0], bins=edges)[0].tolist(),
+        "counts": np.histogram(p, bins=edges)[0].tolist(),
     }
     development_auc = artifact.performance.auc
     return {

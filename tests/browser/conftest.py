@@ -7,17 +7,15 @@ from __future__ import annotations
 
 import os
 import shutil
-import socket
 import subprocess
 import sys
 import tempfile
 import time
-import urllib.request
 from pathlib import Path
 
 import pytest
 
-from tests.conftest import REPO
+from tests.conftest import REPO, free_port, wait_for
 
 CHROMIUM = os.environ.get("RNET_CHROMIUM", "/usr/bin/chromium")
 CHROMIUM_ARGS = [
@@ -27,22 +25,8 @@ CHROMIUM_ARGS = [
 SCREENSHOTS = REPO / "test-artifacts" / "screenshots"
 
 
-def free_port() -> int:
-    with socket.socket() as s:
-        s.bind(("127.0.0.1", 0))
-        return s.getsockname()[1]
-
-
 def wait_ready(url: str, seconds: float = 30.0) -> None:
-    deadline = time.monotonic() + seconds
-    while True:
-        try:
-            urllib.request.urlopen(url, timeout=2).close()
-            return
-        except OSError:
-            if time.monotonic() > deadline:
-                raise
-            time.sleep(0.2)
+    wait_for(url, seconds)
 
 
 def wait_until(page, expression: str, seconds: float = 10.0) -> None:

@@ -7,7 +7,8 @@ import threading
 
 import pytest
 
-from tests.browser.conftest import wait_until, Server, free_port
+from tests.browser.conftest import Server, wait_until
+from tests.conftest import free_port
 
 HOST_PAGE = """<!doctype html><html><head><title>intranet</title></head><body>
 <iframe id="calc" src="{src}" width="800" height="900"></iframe>

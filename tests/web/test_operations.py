@@ -10,7 +10,7 @@ import sys
 import tempfile
 import urllib.request
 
-from tests.browser.conftest import free_port, wait_ready
+from tests.conftest import free_port, wait_for
 from tests.conftest import REPO
 from tests.web.conftest import make_client
 
@@ -56,7 +56,7 @@ def test_two_workers_serve_and_sigterm_stops_them_cleanly():
         cwd=REPO, env={**os.environ, "RNET_WORKERS": "2"}, stdout=log, stderr=subprocess.STDOUT,
     )  # fmt: skip
     try:
-        wait_ready(f"http://127.0.0.1:{port}/readyz", seconds=60)
+        wait_for(f"http://127.0.0.1:{port}/readyz", seconds=60)
         request = urllib.request.Request(
             f"http://127.0.0.1:{port}/api/v1/predict", data=json.dumps(FINDINGS).encode(), headers={"content-type": "application/json"}
         )

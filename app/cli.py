@@ -12,6 +12,7 @@ import os
 import re
 import sys
 from collections.abc import Callable, Sequence
+from datetime import UTC
 from pathlib import Path
 
 from app.errors import UserInputError
@@ -58,10 +59,10 @@ def _reproducible_time(args: argparse.Namespace) -> str | None:
         return args.created_at
     epoch = os.environ.get("SOURCE_DATE_EPOCH")
     if epoch:
-        from datetime import datetime, timezone
+        from datetime import datetime
 
         try:
-            return datetime.fromtimestamp(int(epoch), tz=timezone.utc).strftime("%Y-%m-%dT%H:%M:%SZ")
+            return datetime.fromtimestamp(int(epoch), tz=UTC).strftime("%Y-%m-%dT%H:%M:%SZ")
         except (ValueError, OverflowError, OSError):
             raise UserInputError(f"SOURCE_DATE_EPOCH must be whole seconds since 1970, got '{epoch}'.") from None
     return None
@@ -124,7 +125,9 @@ def _print_summary(artifact: dict) -> None:
     print(f"{'term':<22}{'beta':>10}{'SE':>9}{'OR':>9}{'95% CI':>20}{'p':>9}")
     for row in artifact["coefficient_table"]:
         ci = f"{row['or_ci95'][0]:.2f}–{row['or_ci95'][1]:.2f}"
-        print(f"{row['name']:<22}{row['beta']:>10.4f}{row['se']:>9.4f}{row['odds_ratio']:>9.3f}{ci:>20}{row['p']:>9.4f}")
+        print(
+            f"{row['name']:<22}{row['beta']:>10.4f}{row['se']:>9.4f}{row['odds_ratio']:>9.3f}{ci:>20}{row['p']:>9.4f}"
+        )
     if perf.get("auc") is not None:
         lo, hi = perf["auc_ci95"]
         print(f"n = {perf['n']}, events = {perf['events']}; AUC {perf['auc']:.3f} (DeLong 95% CI {lo:.3f}–{hi:.3f})")
@@ -169,12 +172,18 @@ def cmd_validate(args: argparse.Namespace) -> int:
     for notice in cohort.notices():
         _say(f"note: {notice}")
     figures = result["figures"]
-    print(f"model {artifact.model_id} on {cohort.source_name}: n = {figures['n']}, events = {figures['events']} "
-          f"({result['cohort']['selection']})")
+    print(
+        f"model {artifact.model_id} on {cohort.source_name}: n = {figures['n']}, events = {figures['events']} "
+        f"({result['cohort']['selection']})"
+    )
     for verdict in result["verdicts"]:
         print(f"- {verdict['text']}")
     if args.json:
-        write_atomic(args.json, (json.dumps(result, indent=2, ensure_ascii=False, allow_nan=False) + "\n").encode(), force=args.force)
+        write_atomic(
+            args.json,
+            (json.dumps(result, indent=2, ensure_ascii=False, allow_nan=False) + "\n").encode(),
+            force=args.force,
+        )
         _say(f"wrote {args.json}")
     if args.out:
         write_atomic(args.out, render_validation_report(result, lang=args.lang).encode("utf-8"), force=args.force)
@@ -233,7 +242,11 @@ def cmd_report(args: argparse.Namespace) -> int:
         _say(f"note: {notice}")
     html = render_cohort_report(data)
     if args.json:
-        write_atomic(args.json, (json.dumps(data, indent=2, ensure_ascii=False, allow_nan=False) + "\n").encode(), force=args.force)
+        write_atomic(
+            args.json,
+            (json.dumps(data, indent=2, ensure_ascii=False, allow_nan=False) + "\n").encode(),
+            force=args.force,
+        )
         _say(f"wrote {args.json}")
     if args.csv_dir:
         for name, rows in csv_tables(data).items():
@@ -283,7 +296,9 @@ def build_parser() -> argparse.ArgumentParser:
         help="comma-separated predictor columns (default surface_depression,ki67_percent,cga_positive)",
     )
     train.add_argument("--bootstrap", type=_positive_int, default=1000, help="bootstrap replicates (default 1000)")
-    train.add_argument("--seed", type=_positive_int, default=DEFAULT_SEED, help=f"bootstrap seed (default {DEFAULT_SEED})")
+    train.add_argument(
+        "--seed", type=_positive_int, default=DEFAULT_SEED, help=f"bootstrap seed (default {DEFAULT_SEED})"
+    )
     train.add_argument("--model-id", default=None, help="id shown on pages and in URLs (default: from --out)")
     train.add_argument(
         "--source",
@@ -331,7 +346,9 @@ def build_parser() -> argparse.ArgumentParser:
     )  # fmt: skip
     report.add_argument("--bootstrap", type=_positive_int, default=1000)
     report.add_argument("--seed", type=_positive_int, default=DEFAULT_SEED)
-    report.add_argument("--synthetic", action="store_true", help="label the data as synthetic (automatic for rnet simulate files)")
+    report.add_argument(
+        "--synthetic", action="store_true", help="label the data as synthetic (automatic for rnet simulate files)"
+    )
     report.add_argument("--force", action="store_true")
     report.set_defaults(handler=cmd_report)
 
@@ -348,7 +365,9 @@ def build_parser() -> argparse.ArgumentParser:
         description=_published_doc(),
         formatter_class=argparse.RawDescriptionHelpFormatter,
     )
-    published.add_argument("spec", help="JSON spec with model_id, predictors, coefficients, covariance or standard_errors, reference")
+    published.add_argument(
+        "spec", help="JSON spec with model_id, predictors, coefficients, covariance or standard_errors, reference"
+    )
     published.add_argument("--out", required=True)
     published.add_argument("--created-at", type=_timestamp, default=None)
     published.add_argument("--force", action="store_true")
@@ -370,5 +389,7 @@ def main(argv: Sequence[str] | None = None) -> int:
     except Exception as exc:  # noqa: BLE001 - the last line of defence
         if os.environ.get("RNET_DEBUG") == "1":
             raise
-        _say(f"internal error ({type(exc).__name__}: {exc}). This is a bug; run again with RNET_DEBUG=1 for details and report it.")
+        _say(
+            f"internal error ({type(exc).__name__}: {exc}). This is a bug; run again with RNET_DEBUG=1 for details and report it."
+        )
         return EXIT_INTERNAL

@@ -50,7 +50,9 @@ def timed(command: list[str], repeats: int) -> float:
 def r_time(cohort: Path, replicates: int, script: Path, repeats: int) -> float:
     best = float("inf")
     for _ in range(repeats):
-        out = subprocess.run(["Rscript", str(script), str(cohort), str(replicates)], check=True, capture_output=True, text=True)
+        out = subprocess.run(
+            ["Rscript", str(script), str(cohort), str(replicates)], check=True, capture_output=True, text=True
+        )
         best = min(best, float(out.stdout.strip().splitlines()[-1]))
     return best
 
@@ -60,19 +62,27 @@ def main() -> None:
     parser.add_argument("--sizes", default="213,20000")
     parser.add_argument("--repeats", type=int, default=3)
     args = parser.parse_args()
-    have_r = shutil.which("Rscript") is not None and subprocess.run(
-        ["Rscript", "-e", "suppressMessages(library(rms))"], capture_output=True
-    ).returncode == 0
+    have_r = (
+        shutil.which("Rscript") is not None
+        and subprocess.run(["Rscript", "-e", "suppressMessages(library(rms))"], capture_output=True).returncode == 0
+    )
     work = Path(tempfile.mkdtemp(prefix="rnet-bench-"))
     script = work / "validate.R"
     script.write_text(R_SCRIPT)
-    print(f"machine: {os.cpu_count()} cores; python {sys.version.split()[0]}; R/rms {'yes' if have_r else 'not installed'}")
+    print(
+        f"machine: {os.cpu_count()} cores; python {sys.version.split()[0]}; R/rms {'yes' if have_r else 'not installed'}"
+    )
     print(f"{'n':>7} {'ours B=10':>10} {'ours B=1000':>12} {'ours added':>11} {'R added':>9} {'R/ours':>7}")
     for n in (int(s) for s in args.sizes.split(",")):
         cohort = work / f"cohort-{n}.csv"
-        subprocess.run([sys.executable, "-m", "app", "simulate", "--out", str(cohort), "--n", str(n), "--seed", "7"], check=True, capture_output=True, cwd=REPO)
+        subprocess.run(
+            [sys.executable, "-m", "app", "simulate", "--out", str(cohort), "--n", str(n), "--seed", "7"],
+            check=True,
+            capture_output=True,
+            cwd=REPO,
+        )
 
-        def train(b: int) -> list[str]:
+        def train(b: int, cohort: Path = cohort, n: int = n) -> list[str]:
             return [sys.executable, "-m", "app", "train", "--data", str(cohort), "--out", str(work / f"m-{n}-{b}.json"),
                     "--bootstrap", str(b), "--force"]  # fmt: skip
 

@@ -107,8 +107,12 @@ def throughput_and_memory(seconds: int, connections: int) -> dict[str, float]:
         floor = wrk(base + "/healthz", seconds, connections)
         predict = wrk(base + "/api/v1/predict", seconds, connections, script)
         print(f"{'endpoint':<22}{'req/s':>10}{'p50 ms':>9}{'p99 ms':>9}{'errors':>8}")
-        print(f"{'GET /healthz (floor)':<22}{floor['rps']:>10.0f}{floor['p50']:>9.2f}{floor['p99']:>9.2f}{floor['errors']:>8}")
-        print(f"{'POST /api/v1/predict':<22}{predict['rps']:>10.0f}{predict['p50']:>9.2f}{predict['p99']:>9.2f}{predict['errors']:>8}")
+        print(
+            f"{'GET /healthz (floor)':<22}{floor['rps']:>10.0f}{floor['p50']:>9.2f}{floor['p99']:>9.2f}{floor['errors']:>8}"
+        )
+        print(
+            f"{'POST /api/v1/predict':<22}{predict['rps']:>10.0f}{predict['p50']:>9.2f}{predict['p99']:>9.2f}{predict['errors']:>8}"
+        )
         ratio = predict["rps"] / floor["rps"]
         print(f"predict / floor throughput: {100 * ratio:.0f} % (goal ≥ 80 %)")
         total = predict["requests"]
@@ -200,7 +204,9 @@ def main() -> None:
     args = parser.parse_args()
     if shutil.which("wrk") is None:
         sys.exit("wrk is not installed (apt-get install wrk)")
-    print(f"machine: {os.cpu_count()} cores; one server process; wrk -t1 -c{args.connections} -d{args.seconds}s on 127.0.0.1")
+    print(
+        f"machine: {os.cpu_count()} cores; one server process; wrk -t1 -c{args.connections} -d{args.seconds}s on 127.0.0.1"
+    )
     throughput_and_memory(args.seconds, args.connections)
     startup_faults()
     sigterm_under_load()

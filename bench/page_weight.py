@@ -29,7 +29,9 @@ def main() -> None:
     outside = [a for a in assets if a.startswith(("http://", "https://", "//"))]
     for asset in sorted(set(a for a in assets if a.startswith("/static/"))):
         rows.append((asset, len(client.get(asset).content)))
-    fragment = client.post("/partials/result", data={"surface_depression": "1", "ki67_percent": "5", "cga_positive": "1"})
+    fragment = client.post(
+        "/partials/result", data={"surface_depression": "1", "ki67_percent": "5", "cga_positive": "1"}
+    )
     total = sum(size for _, size in rows)
     for name, size in rows:
         print(f"{name:<28} {size / 1024:8.1f} KB")

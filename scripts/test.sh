@@ -1,5 +1,5 @@
 #!/usr/bin/env bash
-# The README's test command: installs what the tests need, then runs all of them.
+# The README's test command: installs what the tests need, lints (ruff, mypy), then runs all of them.
 # Python extras go into .venv from pyproject.toml (pinned by constraints.txt);
 # the browser tests need Debian's chromium and chromium-driver, installed here if missing.
 set -euo pipefail
@@ -21,5 +21,9 @@ if [ ! -x .venv/bin/python ]; then
   "$PYTHON" -m venv .venv
 fi
 .venv/bin/python -m pip install -q --upgrade pip >/dev/null
-.venv/bin/python -m pip install -q -c constraints.txt -e ".[test]"
+PIP_CONSTRAINT="$PWD/constraints.txt" .venv/bin/python -m pip install -q -c constraints.txt -e ".[test]"
+echo "lint: ruff check, ruff format --check, mypy app"
+.venv/bin/ruff check .
+.venv/bin/ruff format --check .
+.venv/bin/mypy
 exec .venv/bin/python -m pytest "$@"

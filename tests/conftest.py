@@ -47,9 +47,9 @@ def write_csv(path: Path, header: list[str], rows: list[list[object]], *, bom: b
 def simulated_xy(n: int, seed: int, *, beta=(-1.5, 1.2, 0.25, 0.7)) -> tuple[np.ndarray, np.ndarray]:
     """Three predictors shaped like the study's (binary, Ki-67-like, binary) and a logistic outcome."""
     rng = np.random.default_rng(seed)
-    x = np.column_stack(
-        [rng.random(n) < 0.25, np.round(rng.lognormal(0.4, 0.8, n), 1), rng.random(n) < 0.6]
-    ).astype(float)
+    x = np.column_stack([rng.random(n) < 0.25, np.round(rng.lognormal(0.4, 0.8, n), 1), rng.random(n) < 0.6]).astype(
+        float
+    )
     lp = beta[0] + x @ np.asarray(beta[1:])
     y = (rng.random(n) < 1 / (1 + np.exp(-lp))).astype(float)
     return x, y
@@ -58,7 +58,10 @@ def simulated_xy(n: int, seed: int, *, beta=(-1.5, 1.2, 0.25, 0.7)) -> tuple[np.
 @pytest.fixture
 def small_cohort_csv(tmp_path: Path) -> Path:
     x, y = simulated_xy(120, 7)
-    rows = [[f"P{i}", int(a), b, int(c), int(o)] for i, (a, b, c, o) in enumerate(zip(x[:, 0], x[:, 1], x[:, 2], y))]
+    rows = [
+        [f"P{i}", int(a), b, int(c), int(o)]
+        for i, (a, b, c, o) in enumerate(zip(x[:, 0], x[:, 1], x[:, 2], y, strict=True))
+    ]
     return write_csv(
         tmp_path / "cohort.csv",
         ["patient_id", "surface_depression", "ki67_percent", "cga_positive", "non_curative_resection"],

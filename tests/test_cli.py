@@ -65,14 +65,18 @@ def test_user_errors_exit_2_with_a_message_and_no_traceback(tmp_path, small_coho
 
 def test_too_few_events_is_a_user_error(tmp_path, capsys):
     rows = [[i % 2, float(i % 7), (i // 2) % 2, 1 if i < 5 else 0] for i in range(60)]
-    path = write_csv(tmp_path / "c.csv", ["surface_depression", "ki67_percent", "cga_positive", "non_curative_resection"], rows)
+    path = write_csv(
+        tmp_path / "c.csv", ["surface_depression", "ki67_percent", "cga_positive", "non_curative_resection"], rows
+    )
     assert main(["train", "--data", str(path), "--out", str(tmp_path / "m.json")]) == 2
     assert "5 event(s)" in capsys.readouterr().err
 
 
 def test_bad_cells_are_all_listed(tmp_path, capsys):
     rows = [["x", "1", "1", "0"], ["1", "200", "1", "1"]] + [[1, 1, 1, 1]] * 5
-    path = write_csv(tmp_path / "c.csv", ["surface_depression", "ki67_percent", "cga_positive", "non_curative_resection"], rows)
+    path = write_csv(
+        tmp_path / "c.csv", ["surface_depression", "ki67_percent", "cga_positive", "non_curative_resection"], rows
+    )
     assert main(["train", "--data", str(path), "--out", str(tmp_path / "m.json")]) == 2
     err = capsys.readouterr().err
     assert "row 2, column 'surface_depression': 'x'" in err
@@ -110,8 +114,16 @@ def test_from_coefficients_with_standard_errors(tmp_path):
 
 def test_from_coefficients_refuses_incomplete_spec(tmp_path):
     spec_path = tmp_path / "spec.json"
-    spec_path.write_text(json.dumps({"model_id": "x", "reference": "r", "predictors": [{"name": "surface_depression"}],
-                                     "coefficients": {"intercept": 1.0, "surface_depression": 1.0}}))
+    spec_path.write_text(
+        json.dumps(
+            {
+                "model_id": "x",
+                "reference": "r",
+                "predictors": [{"name": "surface_depression"}],
+                "coefficients": {"intercept": 1.0, "surface_depression": 1.0},
+            }
+        )
+    )
     result = run("from-coefficients", str(spec_path), "--out", str(tmp_path / "o.json"))
     assert result.returncode == 2
     assert "'covariance' or 'standard_errors'" in result.stderr
@@ -119,8 +131,9 @@ def test_from_coefficients_refuses_incomplete_spec(tmp_path):
 
 
 def test_module_and_script_are_the_same_cli():
-    from app.cli import main as script_main
     import tomllib
+
+    from app.cli import main as script_main
 
     scripts = tomllib.loads((REPO / "pyproject.toml").read_text())["project"]["scripts"]
     assert scripts["rnet"] == "app.cli:main"

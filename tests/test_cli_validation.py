@@ -24,7 +24,22 @@ class Tags(HTMLParser):
 def test_validate_writes_a_self_contained_report_and_json(tmp_path, capsys):
     cohort = cohort_from_model(tmp_path, n=400, seed=21, intercept_shift=-0.8)
     report, figures = tmp_path / "v.html", tmp_path / "v.json"
-    assert main(["validate", "--artifact", str(DEMO_ARTIFACT), "--data", str(cohort), "--out", str(report), "--json", str(figures)]) == 0
+    assert (
+        main(
+            [
+                "validate",
+                "--artifact",
+                str(DEMO_ARTIFACT),
+                "--data",
+                str(cohort),
+                "--out",
+                str(report),
+                "--json",
+                str(figures),
+            ]
+        )
+        == 0
+    )
     out = capsys.readouterr().out
     assert "too high" in out
     html = report.read_text(encoding="utf-8")
@@ -35,7 +50,22 @@ def test_validate_writes_a_self_contained_report_and_json(tmp_path, capsys):
     assert html.count("<svg") == 3 and "Demonstration model" in html
     data = json.loads(figures.read_text())
     assert data["figures"]["n"] == 400 and data["verdicts"][0]["text"]
-    assert main(["validate", "--artifact", str(DEMO_ARTIFACT), "--data", str(cohort), "--out", str(tmp_path / "zh.html"), "--lang", "zh"]) == 0
+    assert (
+        main(
+            [
+                "validate",
+                "--artifact",
+                str(DEMO_ARTIFACT),
+                "--data",
+                str(cohort),
+                "--out",
+                str(tmp_path / "zh.html"),
+                "--lang",
+                "zh",
+            ]
+        )
+        == 0
+    )
     assert "外部验证报告" in (tmp_path / "zh.html").read_text(encoding="utf-8")
 
 
@@ -69,7 +99,10 @@ def test_tampered_artifact_is_refused(tmp_path, capsys):
     tampered = tmp_path / "t.json"
     tampered.write_text(json.dumps(data))
     cohort = cohort_from_model(tmp_path, n=100, seed=23)
-    assert main(["recalibrate", "--artifact", str(tampered), "--data", str(cohort), "--out", str(tmp_path / "b.json")]) == 2
+    assert (
+        main(["recalibrate", "--artifact", str(tampered), "--data", str(cohort), "--out", str(tmp_path / "b.json")])
+        == 2
+    )
     assert "fails verification" in capsys.readouterr().err
     assert not (tmp_path / "b.json").exists()
 
@@ -77,7 +110,22 @@ def test_tampered_artifact_is_refused(tmp_path, capsys):
 def test_separated_local_cohort_writes_nothing(tmp_path, capsys):
     rows = [[d, 2.0 + i % 5, i % 2, d] for i, d in enumerate([0, 1] * 40)]  # depression = outcome
     cohort = write_csv(tmp_path / "sep.csv", HEADER, rows)
-    assert main(["recalibrate", "--artifact", str(DEMO_ARTIFACT), "--data", str(cohort), "--out", str(tmp_path / "b.json"), "--method", "refit"]) == 2
+    assert (
+        main(
+            [
+                "recalibrate",
+                "--artifact",
+                str(DEMO_ARTIFACT),
+                "--data",
+                str(cohort),
+                "--out",
+                str(tmp_path / "b.json"),
+                "--method",
+                "refit",
+            ]
+        )
+        == 2
+    )
     assert "separation" in capsys.readouterr().err
     assert not (tmp_path / "b.json").exists()
 
@@ -85,7 +133,22 @@ def test_separated_local_cohort_writes_nothing(tmp_path, capsys):
 def test_recalibrate_then_serve_both_models(tmp_path):
     cohort = cohort_from_model(tmp_path, n=1500, seed=24, intercept_shift=-1.0)
     out = tmp_path / "ours.json"
-    assert main(["recalibrate", "--artifact", str(DEMO_ARTIFACT), "--data", str(cohort), "--out", str(out), "--model-id", "ours"]) == 0
+    assert (
+        main(
+            [
+                "recalibrate",
+                "--artifact",
+                str(DEMO_ARTIFACT),
+                "--data",
+                str(cohort),
+                "--out",
+                str(out),
+                "--model-id",
+                "ours",
+            ]
+        )
+        == 0
+    )
     from tests.web.conftest import make_client
 
     client = make_client(artifacts=f"{out} {DEMO_ARTIFACT}")

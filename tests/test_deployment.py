@@ -14,8 +14,7 @@ from pathlib import Path
 
 import yaml
 
-from tests.conftest import free_port, wait_for
-from tests.conftest import REPO
+from tests.conftest import REPO, free_port, wait_for
 
 DOCKERFILE = (REPO / "Dockerfile").read_text(encoding="utf-8")
 
@@ -60,7 +59,9 @@ def test_dockerfile_install_and_start_commands_work_in_a_fresh_environment(tmp_p
                 destination = work / target if target not in ("./", ".") else work
                 src = REPO / source
                 if src.is_dir():
-                    subprocess.run(["cp", "-r", str(src), str(work / Path(target).name if target != "./" else work)], check=True)
+                    subprocess.run(
+                        ["cp", "-r", str(src), str(work / Path(target).name if target != "./" else work)], check=True
+                    )
                 else:
                     subprocess.run(["cp", str(src), str(destination)], check=True)
     venv = tmp_path / "venv"

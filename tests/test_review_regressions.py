@@ -36,7 +36,10 @@ def call(args):
 def every_page_works(client):
     for path in ("/", "/model", "/docs", "/embed?surface_depression=1&ki67_percent=30&cga_positive=0"):
         assert client.get(path).status_code == 200, path
-    assert client.post("/", data={"surface_depression": "1", "ki67_percent": "4", "cga_positive": "unknown"}).status_code == 200
+    assert (
+        client.post("/", data={"surface_depression": "1", "ki67_percent": "4", "cga_positive": "unknown"}).status_code
+        == 200
+    )
     body = {"surface_depression": True, "ki67_percent": 4.0, "cga_positive": False}
     assert client.post("/api/v1/predict", json=body).status_code == 200
 
@@ -90,15 +93,36 @@ def test_nomogram_that_contradicts_the_coefficients_is_refused(tmp_path):
     ("change", "expected"),
     [
         ({"coefficients": {**SPEC["coefficients"], "ki67_percent": 10**400}}, "finite number"),
-        ({"coefficients": {**SPEC["coefficients"], "surface_depression": 0, "ki67_percent": 0, "cga_positive": 0}}, "zero"),
+        (
+            {"coefficients": {**SPEC["coefficients"], "surface_depression": 0, "ki67_percent": 0, "cga_positive": 0}},
+            "zero",
+        ),
         ({"standard_errors": {**SPEC["standard_errors"], "intercept": -0.4}}, "positive"),
         ({"performance": {"n": 213.5}}, "whole number"),
         ({"performance": {"auc": 7}}, "between 0 and 1"),
         ({"performance": {"auc_ci95": [0.6]}}, "[low, high]"),
-        ({"predictors": [{"name": "surface_depression", "kind": "binary"}, {"name": "ki67_percent", "kind": "binary"},
-                         {"name": "cga_positive", "kind": "binary"}]}, "continuous in the data dictionary"),  # fmt: skip
-        ({"standard_errors": None, "covariance": [[1, 0.5, 0, 0], [0, 1, 0, 0], [0, 0, 1, 0], [0, 0, 0, 1]]}, "symmetric"),
-        ({"predictors": [{**p, "nomogram_range": [3, 3]} if p["name"] == "ki67_percent" else p for p in SPEC["predictors"]]}, "low must be below high"),
+        (
+            {
+                "predictors": [
+                    {"name": "surface_depression", "kind": "binary"},
+                    {"name": "ki67_percent", "kind": "binary"},
+                    {"name": "cga_positive", "kind": "binary"},
+                ]
+            },
+            "continuous in the data dictionary",
+        ),  # fmt: skip
+        (
+            {"standard_errors": None, "covariance": [[1, 0.5, 0, 0], [0, 1, 0, 0], [0, 0, 1, 0], [0, 0, 0, 1]]},
+            "symmetric",
+        ),
+        (
+            {
+                "predictors": [
+                    {**p, "nomogram_range": [3, 3]} if p["name"] == "ki67_percent" else p for p in SPEC["predictors"]
+                ]
+            },
+            "low must be below high",
+        ),
     ],
 )
 def test_bad_specs_exit_2(tmp_path, capsys, change, expected):

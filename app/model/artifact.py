@@ -140,7 +140,7 @@ class ModelArtifact(BaseModel):
     sha256: str
 
     @model_validator(mode="after")
-    def _consistent(self) -> "ModelArtifact":
+    def _consistent(self) -> ModelArtifact:
         names = [p.name for p in self.predictors]
         expected = ["intercept", *names]
         if self.covariance_order != expected:

@@ -59,9 +59,7 @@ def build_nomogram(
         else:
             step = _nice_step(hi - lo, 10)
             first = math.ceil(lo / step) * step
-            inner = [
-                float(v) for v in np.round(np.arange(first, hi, step), 10) if lo + step / 4 < v < hi - step / 4
-            ]
+            inner = [float(v) for v in np.round(np.arange(first, hi, step), 10) if lo + step / 4 < v < hi - step / 4]
             values = [float(lo), *inner, float(hi)]  # both ends always carry a tick
         ticks = [{"value": v, "points": scale * (beta * v - low_end)} for v in values]
         axes.append(

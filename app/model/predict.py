@@ -49,7 +49,7 @@ class Model:
         self._specs = {p.name: p for p in artifact.predictors}
 
     @classmethod
-    def from_file(cls, path: str | Path) -> "Model":
+    def from_file(cls, path: str | Path) -> Model:
         return cls(load_artifact(path))
 
     @property
@@ -80,7 +80,7 @@ class Model:
         `predict(lrm, se.fit = TRUE)`.  `values` must hold every predictor.
         """
         x = [1.0, *(float(values[n]) for n in self.predictor_names)]
-        lp = math.fsum(c * v for c, v in zip(self._coef, x))
+        lp = math.fsum(c * v for c, v in zip(self._coef, x, strict=True))
         variance = math.fsum(x[i] * x[j] * row[j] for i, row in enumerate(self._cov) for j in range(len(x)))
         se = math.sqrt(max(variance, 0.0))
         points = {n: self.points_for(n, float(values[n])) for n in self.predictor_names}

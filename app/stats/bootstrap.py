@@ -75,7 +75,7 @@ class Patterns:
     events: np.ndarray
 
     @classmethod
-    def of(cls, x: np.ndarray, y: np.ndarray) -> "Patterns":
+    def of(cls, x: np.ndarray, y: np.ndarray) -> Patterns:
         unique, index = np.unique(x, axis=0, return_inverse=True)
         index = index.ravel()
         return cls(
@@ -113,9 +113,7 @@ def _auc(lp: np.ndarray, events: np.ndarray, trials: np.ndarray) -> np.ndarray:
     )
 
 
-def bootstrap_optimism(
-    *, x: np.ndarray, y: np.ndarray, coef: np.ndarray, replicates: int, seed: int
-) -> OptimismResult:
+def bootstrap_optimism(*, x: np.ndarray, y: np.ndarray, coef: np.ndarray, replicates: int, seed: int) -> OptimismResult:
     """Harrell's bootstrap optimism correction of AUC, calibration intercept/slope, CITL and Brier.
 
     Parameters

@@ -6,8 +6,8 @@ from dataclasses import dataclass
 
 import numpy as np
 
-from app.stats.batch_logistic import expit, fit_intercept_slope_batch, fit_offset_intercept_batch
 from app.errors import StatisticalError
+from app.stats.batch_logistic import expit, fit_intercept_slope_batch, fit_offset_intercept_batch
 from app.stats.fit import Z_95
 from app.stats.smoothers import loess_quadratic_fit, lowess_fit
 

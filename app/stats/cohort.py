@@ -312,7 +312,14 @@ def read_cohort(path: str | Path, *, required: tuple[str, ...] | list[str] = ())
     for offset, row in enumerate(body):
         row_number = offset + 2
         if len(row) != len(header) and any(cell.strip() for cell in row):
-            errors.append(CellError(row_number, "(whole row)", ",".join(row)[:60], f"{len(header)} fields like the header, found {len(row)}"))
+            errors.append(
+                CellError(
+                    row_number,
+                    "(whole row)",
+                    ",".join(row)[:60],
+                    f"{len(header)} fields like the header, found {len(row)}",
+                )
+            )
         for index, spec in known:
             raw = row[index] if index < len(row) else ""
             value, ok = _parse_cell(spec, raw)

@@ -119,7 +119,9 @@ def compare_categorical(name: str, values: np.ndarray, group: np.ndarray, *, bin
     Fisher's exact test (2×2) or a Monte Carlo Freeman–Halton test (larger tables)."""
     from scipy.stats import MonteCarloMethod, chi2_contingency, fisher_exact
 
-    present = np.array([v is not None and not (isinstance(v, float) and math.isnan(v)) for v in values]) & ~np.isnan(group)
+    present = np.array([v is not None and not (isinstance(v, float) and math.isnan(v)) for v in values]) & ~np.isnan(
+        group
+    )
     v, g = values[present], group[present]
     levels = sorted({str(x) for x in v}, key=lambda s: (s not in ("0", "0.0"), s))
     if binary:
@@ -133,7 +135,9 @@ def compare_categorical(name: str, values: np.ndarray, group: np.ndarray, *, bin
         key: {level: int(np.sum((v == level) & mask)) for level in all_levels}
         for key, mask in (("overall", np.ones(v.size, bool)), ("small", g == 0), ("large", g == 1))
     }
-    totals = {key: int(mask.sum()) for key, mask in (("overall", np.ones(v.size, bool)), ("small", g == 0), ("large", g == 1))}
+    totals = {
+        key: int(mask.sum()) for key, mask in (("overall", np.ones(v.size, bool)), ("small", g == 0), ("large", g == 1))
+    }
     summaries = {key: {"n": totals[key], "counts": counts[key]} for key in counts}
     row = Comparison(variable=name, kind="categorical", summaries=summaries, levels=levels)
     table = np.array([[counts["small"][lv] for lv in all_levels], [counts["large"][lv] for lv in all_levels]])

@@ -7,7 +7,9 @@ import numpy as np
 DEFAULT_THRESHOLDS = np.round(np.arange(1, 100) / 100.0, 2)
 
 
-def decision_curve(*, y: np.ndarray, p: np.ndarray, thresholds: np.ndarray = DEFAULT_THRESHOLDS) -> dict[str, list[float]]:
+def decision_curve(
+    *, y: np.ndarray, p: np.ndarray, thresholds: np.ndarray = DEFAULT_THRESHOLDS
+) -> dict[str, list[float]]:
     """Net benefit of the model, treat-all and treat-none at each threshold t.
 
     NB(t) = TP/n − FP/n · t/(1 − t), positive when p ≥ t.

@@ -93,7 +93,9 @@ def thin_curve(points: dict[str, list[float]], *, max_points: int) -> dict[str, 
     return {key: [values[i] for i in keep] for key, values in points.items()}
 
 
-def weighted_auc_sorted(*, sorted_score: np.ndarray, sorted_events: np.ndarray, sorted_non_events: np.ndarray) -> np.ndarray:
+def weighted_auc_sorted(
+    *, sorted_score: np.ndarray, sorted_events: np.ndarray, sorted_non_events: np.ndarray
+) -> np.ndarray:
     """AUC of many score vectors at once, each column already sorted ascending.
 
     Column b holds one bootstrap model's scores for the rows (patients or

@@ -68,7 +68,7 @@ class LogisticFit:
 def coefficient_rows(names: tuple[str, ...] | list[str], coef: np.ndarray, cov: np.ndarray) -> list[CoefficientRow]:
     """The coefficient table from estimates and their covariance (Wald z, two-sided p)."""
     rows = []
-    for name, beta, variance in zip(names, np.asarray(coef, float), np.diag(np.asarray(cov, float))):
+    for name, beta, variance in zip(names, np.asarray(coef, float), np.diag(np.asarray(cov, float)), strict=True):
         se = math.sqrt(variance)
         z = float(beta / se) if se > 0 else math.inf
         rows.append(

@@ -72,7 +72,7 @@ def apparent_performance(*, y: np.ndarray, lp: np.ndarray) -> tuple[dict[str, An
     smoothed = thin_curve(
         {"predicted": smooth.predicted.tolist(), "observed": smooth.observed.tolist()}, max_points=MAX_CURVE_POINTS
     )
-    curves = {
+    curves: dict[str, Any] = {
         "roc": thin_curve(roc_points(y=y, score=p), max_points=MAX_CURVE_POINTS),
         "calibration": {"grouped": grouped_curve(y=y, p=p), "smoothed": smoothed},
         "decision": decision_curve(y=y, p=p),

@@ -99,7 +99,9 @@ def _check_performance(performance: dict[str, Any]) -> None:
             raise SpecError("performance.auc_ci95 must be [low, high].")
         _range(ci, "performance.auc_ci95")
     if performance["hosmer_lemeshow"] is not None:
-        raise SpecError("performance.hosmer_lemeshow is not taken from a spec (it depends on the grouping of patient data).")
+        raise SpecError(
+            "performance.hosmer_lemeshow is not taken from a spec (it depends on the grouping of patient data)."
+        )
 
 
 def read_spec(path: str | Path) -> dict[str, Any]:
@@ -136,8 +138,10 @@ def artifact_from_spec(spec: dict[str, Any], *, created_at: str | None = None) -
     notices: list[str] = []
     if "covariance" in spec:
         cov = spec["covariance"]
-        if not isinstance(cov, list) or len(cov) != len(order) or any(
-            not isinstance(row, list) or len(row) != len(order) for row in cov
+        if (
+            not isinstance(cov, list)
+            or len(cov) != len(order)
+            or any(not isinstance(row, list) or len(row) != len(order) for row in cov)
         ):
             raise SpecError(f"'covariance' must be a {len(order)}x{len(order)} matrix in the order {order}.")
         covariance = [[_number(v, "covariance") for v in row] for row in cov]

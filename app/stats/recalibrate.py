@@ -131,11 +131,15 @@ def closed_test(updates: dict[str, Update], n_predictors: int) -> tuple[str, lis
 def _reason(method: str, tests: list[dict[str, Any]]) -> str:
     last = tests[-1]
     if method == "refit":
-        return (f"a full refit fits the local cohort significantly better than logistic recalibration "
-                f"(LR χ² {last['lr_chi2']:.2f}, df {last['df']}, p = {last['p']:.3g}): refit chosen.")
-    return (f"a full refit is not significantly better than the '{method}' model "
-            f"(LR χ² {last['lr_chi2']:.2f}, df {last['df']}, p = {last['p']:.3g} ≥ {ALPHA}): '{method}' chosen "
-            "by closed testing (Vergouwe et al. 2017).")
+        return (
+            f"a full refit fits the local cohort significantly better than logistic recalibration "
+            f"(LR χ² {last['lr_chi2']:.2f}, df {last['df']}, p = {last['p']:.3g}): refit chosen."
+        )
+    return (
+        f"a full refit is not significantly better than the '{method}' model "
+        f"(LR χ² {last['lr_chi2']:.2f}, df {last['df']}, p = {last['p']:.3g} ≥ {ALPHA}): '{method}' chosen "
+        "by closed testing (Vergouwe et al. 2017)."
+    )
 
 
 def recalibrated_artifact(
@@ -156,11 +160,11 @@ def recalibrated_artifact(
     update = updates[chosen]
     if not np.all(np.isfinite(update.coef)) or not np.all(np.isfinite(update.cov)):
         raise StatisticalError(f"the '{chosen}' update produced non-finite estimates; nothing was written.")
-    coefficients = {name: float(v) for name, v in zip(("intercept", *names), update.coef)}
+    coefficients = {name: float(v) for name, v in zip(("intercept", *names), update.coef, strict=True)}
     parent_specs = [p.model_dump(mode="json") for p in artifact.predictors]
     if chosen == "refit":
         local_specs = predictor_specs(tuple(names), {n: data.x[:, j] for j, n in enumerate(names)})
-        for spec, parent in zip(local_specs, parent_specs):
+        for spec, parent in zip(local_specs, parent_specs, strict=True):
             spec["label"], spec["levels"] = parent["label"], parent["levels"]
         specs = local_specs
     else:

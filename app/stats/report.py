@@ -82,7 +82,10 @@ def size_groups(cohort: Cohort) -> tuple[np.ndarray, dict[str, int]]:
         raise CohortError(f"{cohort.source_name} has no tumor_diameter_mm column: the report groups patients by size.")
     group = np.where(diameter < SMALL_MAX_MM, 0.0, np.where(diameter <= LARGE_MAX_MM, 1.0, np.nan))
     group[np.isnan(diameter)] = np.nan
-    excluded = {"diameter over 20 mm": int(np.sum(diameter > LARGE_MAX_MM)), "diameter missing": int(np.sum(np.isnan(diameter)))}
+    excluded = {
+        "diameter over 20 mm": int(np.sum(diameter > LARGE_MAX_MM)),
+        "diameter missing": int(np.sum(np.isnan(diameter))),
+    }
     return group, excluded
 
 
@@ -102,7 +105,7 @@ def _as_dict(row: Comparison) -> dict[str, Any]:
 
 
 def _compare(cohort: Cohort, group: np.ndarray, specs: tuple[tuple[str, str], ...]) -> list[dict[str, Any]]:
-    rows = []
+    rows: list[dict[str, Any]] = []
     for name, kind in specs:
         values = _column(cohort, name)
         if values is None:
@@ -123,7 +126,7 @@ def univariable(cohort: Cohort, keep: np.ndarray) -> list[dict[str, Any]]:
     outcome = cohort.columns.get(OUTCOME)
     if outcome is None:
         raise CohortError(f"{cohort.source_name} has no {OUTCOME} column: the risk-factor analysis needs it.")
-    rows = []
+    rows: list[dict[str, Any]] = []
     for name in UNIVARIABLE:
         values = _column(cohort, name)
         if values is None:
@@ -186,8 +189,12 @@ def cohort_report(
     )  # fmt: skip
     perf = artifact["performance"]
     data = {
-        "cohort": {"file": cohort.source_name, "sha256": cohort.source_sha256, "synthetic": synthetic,
-                   "notices": cohort.notices()},  # fmt: skip
+        "cohort": {
+            "file": cohort.source_name,
+            "sha256": cohort.source_sha256,
+            "synthetic": synthetic,
+            "notices": cohort.notices(),
+        },  # fmt: skip
         "flow": {
             "rows_in_file": cohort.n_rows,
             "analysed": int(keep.sum()),
@@ -229,7 +236,21 @@ def csv_tables(data: dict[str, Any]) -> dict[str, list[list[str]]]:
         return "; ".join(parts) + f" (n={s['n']})"
 
     def comparison_rows(rows: list[dict[str, Any]]) -> list[list[str]]:
-        out = [["variable", "overall", "<10 mm", "10-20 mm", "test", "p", "effect", "estimate", "ci_low", "ci_high", "note"]]
+        out = [
+            [
+                "variable",
+                "overall",
+                "<10 mm",
+                "10-20 mm",
+                "test",
+                "p",
+                "effect",
+                "estimate",
+                "ci_low",
+                "ci_high",
+                "note",
+            ]
+        ]
         for row in rows:
             ci = row.get("effect_ci95") or [None, None]
             out.append([

@@ -67,7 +67,7 @@ def simulate_cohort(*, n: int = 213, seed: int = 20240221) -> list[dict[str, obj
     method = rng.choice(len(METHODS), size=n, p=METHOD_WEIGHTS)
     esd_like = np.isin(method, (1, 3))
     procedure = np.round(rng.lognormal(np.where(esd_like, 3.3, 2.8), 0.4, n), 0)
-    rows = []
+    rows: list[dict[str, object]] = []
     for i in range(n):
         rows.append(
             {

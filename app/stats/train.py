@@ -9,7 +9,7 @@ from __future__ import annotations
 
 import math
 import platform
-from datetime import datetime, timezone
+from datetime import UTC, datetime
 from typing import Any
 
 import numpy as np
@@ -19,8 +19,9 @@ from app.errors import UserInputError
 from app.model.nomogram import build_nomogram
 from app.stats.bootstrap import CURVE_REPLICATES_MAX, bootstrap_optimism
 from app.stats.cohort import COLUMNS, OUTCOME, Cohort
-from app.stats.performance import apparent_performance, finite as _finite
 from app.stats.fit import CoefficientRow, LogisticFit, fit_logistic
+from app.stats.performance import apparent_performance
+from app.stats.performance import finite as _finite
 
 MODEL_POPULATION_MAX_DIAMETER_MM = 20.0
 
@@ -52,7 +53,7 @@ def software_versions() -> dict[str, str]:
 
 
 def created_at_now() -> str:
-    return datetime.now(timezone.utc).replace(microsecond=0).isoformat().replace("+00:00", "Z")
+    return datetime.now(UTC).replace(microsecond=0).isoformat().replace("+00:00", "Z")
 
 
 def _nice_ceiling(value: float) -> float:
@@ -70,7 +71,7 @@ def _nice_ceiling(value: float) -> float:
 
 def predictor_specs(names: tuple[str, ...], columns: dict[str, np.ndarray]) -> list[dict[str, Any]]:
     """How each predictor is offered: kind, labels, allowed, fitted and nomogram ranges."""
-    specs = []
+    specs: list[dict[str, Any]] = []
     for name in names:
         column = COLUMNS[name]
         values = columns[name]
@@ -225,7 +226,7 @@ def train_artifact(
         "bootstrap_seed": seed,
     }
     specs = predictor_specs(predictors, selection.columns)
-    coefficients = {name: float(value) for name, value in zip(fit.names, fit.coef_)}
+    coefficients = {name: float(value) for name, value in zip(fit.names, fit.coef_, strict=True)}
     notices = cohort.notices() + [f"{cohort.source_name}: {selection.describe()}."]
     if optimism and optimism.replicates_used < bootstrap:
         notices.append(

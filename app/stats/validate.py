@@ -17,8 +17,8 @@ import numpy as np
 from app.model.artifact import ModelArtifact
 from app.stats.batch_logistic import expit
 from app.stats.cohort import OUTCOME, Cohort, CohortError
-from app.stats.performance import apparent_performance
 from app.stats.fit import Z_95, check_event_counts
+from app.stats.performance import apparent_performance
 
 MODEL_POPULATION_MAX_DIAMETER_MM = 20.0
 # Fewer events than this make validation estimates imprecise (Collins, Ogundimu & Altman 2016).
@@ -84,8 +84,9 @@ def prepare(artifact: ModelArtifact, cohort: Cohort) -> ValidationData:
     )
 
 
-def _verdicts(figures: dict[str, Any], development_auc: float | None, events: int, non_events: int,
-              out_of_range: dict[str, int]) -> list[dict[str, Any]]:
+def _verdicts(
+    figures: dict[str, Any], development_auc: float | None, events: int, non_events: int, out_of_range: dict[str, int]
+) -> list[dict[str, Any]]:
     """One finding per property, as a code and its numbers, stating only what the CIs support.
 
     The words (English or Chinese) are chosen by the report (app/web/i18n.py: "verdict_<code>").
@@ -93,8 +94,13 @@ def _verdicts(figures: dict[str, Any], development_auc: float | None, events: in
     verdicts: list[dict[str, Any]] = []
     smallest = min(events, non_events)
     if smallest < RECOMMENDED_EVENTS:
-        verdicts.append({"property": "sample_size", "code": "sample_small",
-                         "values": {"smallest": smallest, "recommended": RECOMMENDED_EVENTS}})
+        verdicts.append(
+            {
+                "property": "sample_size",
+                "code": "sample_small",
+                "values": {"smallest": smallest, "recommended": RECOMMENDED_EVENTS},
+            }
+        )
     lo, hi = figures["auc_ci95"]
     values = {"auc": figures["auc"], "lo": lo, "hi": hi, "dev": development_auc}
     if development_auc is None:
@@ -119,12 +125,22 @@ def _verdicts(figures: dict[str, Any], development_auc: float | None, events: in
     else:
         code = "slope_ok_wide" if b_hi - b_lo > 1.0 else "slope_ok"
     verdicts.append({"property": "calibration_slope", "code": code, "values": values})
-    verdicts.append({"property": "calibration_curve", "code": "curve_errors",
-                     "values": {"e_avg": 100 * figures["e_avg"], "e_90": 100 * figures["e_90"], "e_max": 100 * figures["e_max"]}})
+    verdicts.append(
+        {
+            "property": "calibration_curve",
+            "code": "curve_errors",
+            "values": {"e_avg": 100 * figures["e_avg"], "e_90": 100 * figures["e_90"], "e_max": 100 * figures["e_max"]},
+        }
+    )
     outside = {k: v for k, v in out_of_range.items() if v}
     if outside:
-        verdicts.append({"property": "case_mix", "code": "out_of_range",
-                         "values": {"list": ", ".join(f"{k} {v}" for k, v in outside.items())}})
+        verdicts.append(
+            {
+                "property": "case_mix",
+                "code": "out_of_range",
+                "values": {"list": ", ".join(f"{k} {v}" for k, v in outside.items())},
+            }
+        )
     return verdicts
 
 
@@ -136,7 +152,8 @@ def validate_artifact(*, artifact: ModelArtifact, cohort: Cohort) -> dict[str, A
     figures, curves = apparent_performance(y=y, lp=lp)
     events = figures["events"]
     oe = figures["observed_expected"]
-    oe_half_width = Z_95 * math.sqrt(1.0 / events)  # ln(O/E) ± z·√(1/O), O Poisson
+    # ln(O/E) ± z·√(1/O − 1/N): O is binomial, not Poisson (Debray et al., BMJ 2017).
+    oe_half_width = Z_95 * math.sqrt(1.0 / events - 1.0 / figures["n"])
     figures["observed_expected_ci95"] = [oe * math.exp(-oe_half_width), oe * math.exp(oe_half_width)]
     figures["mean_predicted_risk"] = float(p.mean())
     edges = np.linspace(0.0, 1.0, HISTOGRAM_BINS + 1)

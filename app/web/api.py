@@ -27,7 +27,9 @@ def notice_for(model: Model) -> str | None:
 
 
 def identity(model: Model) -> ModelIdentity:
-    return ModelIdentity(id=model.model_id, sha256=model.sha256, source=model.source, demonstration=model.is_demonstration)
+    return ModelIdentity(
+        id=model.model_id, sha256=model.sha256, source=model.source, demonstration=model.is_demonstration
+    )
 
 
 def predict_response(model: Model, findings: PatientFindings) -> RiskPrediction:

@@ -83,7 +83,9 @@ def _open_audit_log(settings: Settings) -> AuditLog | None:
     try:
         return AuditLog(settings.audit_log)
     except OSError as exc:
-        raise ArtifactError(f"RNET_AUDIT_LOG '{settings.audit_log}' cannot be opened for appending: {exc.strerror}.") from None
+        raise ArtifactError(
+            f"RNET_AUDIT_LOG '{settings.audit_log}' cannot be opened for appending: {exc.strerror}."
+        ) from None
 
 
 def _configure_logging(level: str) -> None:
@@ -125,13 +127,18 @@ def create_app(settings: Settings | None = None) -> FastAPI:
 
     @application.exception_handler(RequestValidationError)
     async def _validation(request: Request, exc: RequestValidationError) -> JSONResponse:
-        return JSONResponse(status_code=422, content={"detail": clinician_messages(exc.errors())})
+        return JSONResponse(status_code=422, content={"detail": clinician_messages(list(exc.errors()))})
 
     @application.exception_handler(StarletteHTTPException)
     async def _http(request: Request, exc: StarletteHTTPException) -> JSONResponse:
         if exc.status_code == 400 and request.url.path.startswith("/api/"):
             # FastAPI's 400 for a body it cannot decode: bad input like any other, 422 with a readable message.
-            detail = [{"field": "body", "message": "The request body is not valid JSON text (UTF-8); send an object with the three findings."}]
+            detail = [
+                {
+                    "field": "body",
+                    "message": "The request body is not valid JSON text (UTF-8); send an object with the three findings.",
+                }
+            ]
             return JSONResponse(status_code=422, content={"detail": detail})
         return JSONResponse(status_code=exc.status_code, content={"detail": exc.detail}, headers=exc.headers)
 

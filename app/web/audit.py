@@ -12,7 +12,7 @@ from __future__ import annotations
 
 import json
 import os
-from datetime import datetime, timezone
+from datetime import UTC, datetime
 from pathlib import Path
 
 
@@ -24,8 +24,8 @@ class AuditLog:
 
     def record(self, *, channel: str, model_id: str, sha256: str, risk: float | None = None,
                risk_range: tuple[float, float] | None = None) -> None:  # fmt: skip
-        entry = {
-            "time": datetime.now(timezone.utc).isoformat(timespec="milliseconds").replace("+00:00", "Z"),
+        entry: dict[str, object] = {
+            "time": datetime.now(UTC).isoformat(timespec="milliseconds").replace("+00:00", "Z"),
             "channel": channel,
             "model_id": model_id,
             "model_sha256": sha256,

@@ -68,7 +68,9 @@ def _axis(y: float, ticks: list[tuple[float, str]], *, label: str, cls: str = ""
     parts = [_text(NOMOGRAM_LEFT, y - 24, label, cls="axis-label", anchor="start")]
     if ticks:
         xs = [x for x, _ in ticks]
-        parts.append(f'<line class="axis {cls}" x1="{_fmt(min(xs))}" y1="{_fmt(y)}" x2="{_fmt(max(xs))}" y2="{_fmt(y)}"/>')
+        parts.append(
+            f'<line class="axis {cls}" x1="{_fmt(min(xs))}" y1="{_fmt(y)}" x2="{_fmt(max(xs))}" y2="{_fmt(y)}"/>'
+        )
     right_edge = -1e9
     for index, (x, tick_label) in enumerate(ticks):
         parts.append(f'<line class="tick" x1="{_fmt(x)}" y1="{_fmt(y)}" x2="{_fmt(x)}" y2="{_fmt(y + 6)}"/>')
@@ -84,7 +86,9 @@ def _axis(y: float, ticks: list[tuple[float, str]], *, label: str, cls: str = ""
     return parts
 
 
-def nomogram_svg(model: Model, lang: str, prediction: Prediction | None = None, values: dict[str, float] | None = None) -> Markup:
+def nomogram_svg(
+    model: Model, lang: str, prediction: Prediction | None = None, values: dict[str, float] | None = None
+) -> Markup:
     """The nomogram with this patient's markers (if known), as `rms::nomogram` lays it out."""
     text = STRINGS[lang]
     geometry = model.artifact.nomogram
@@ -133,7 +137,9 @@ def nomogram_svg(model: Model, lang: str, prediction: Prediction | None = None, 
     parts += _axis(y, total_ticks, label=text["total_points"])
     total_y = y
     y += ROW_HEIGHT
-    probability_ticks = [(total_scale(t["total_points"]), f"{100 * t['probability']:g}%") for t in geometry.probability_ticks]
+    probability_ticks = [
+        (total_scale(t["total_points"]), f"{100 * t['probability']:g}%") for t in geometry.probability_ticks
+    ]
     parts += _axis(y, probability_ticks, label=text["probability"])
     if prediction is not None:
         tx = total_scale(min(max(prediction.total_points, 0.0), geometry.max_total_points))
@@ -222,16 +228,20 @@ def line_chart(
             up = 18 * histogram["events"][i] / peak
             down = 18 * histogram["non_events"][i] / peak
             if up:
-                parts.append(f'<rect class="bar events" x="{_fmt(left)}" y="{_fmt(base_y - up)}" width="{_fmt(right - left)}" height="{_fmt(up)}"/>')
+                parts.append(
+                    f'<rect class="bar events" x="{_fmt(left)}" y="{_fmt(base_y - up)}" width="{_fmt(right - left)}" height="{_fmt(up)}"/>'
+                )
             if down:
-                parts.append(f'<rect class="bar non-events" x="{_fmt(left)}" y="{_fmt(base_y)}" width="{_fmt(right - left)}" height="{_fmt(down)}"/>')
+                parts.append(
+                    f'<rect class="bar non-events" x="{_fmt(left)}" y="{_fmt(base_y)}" width="{_fmt(right - left)}" height="{_fmt(down)}"/>'
+                )
     for s in series:
-        pairs = [(x, y) for x, y in zip(s.xs, s.ys) if x is not None and y is not None and x0 <= x <= x1]
+        pairs = [(x, y) for x, y in zip(s.xs, s.ys, strict=True) if x is not None and y is not None and x0 <= x <= x1]
         if not s.points_only and len(pairs) > 1:
             path = " ".join(f"{_fmt(sx(x))},{_fmt(sy(y))}" for x, y in pairs)
             parts.append(f'<polyline class="series {s.cls}" points="{path}"/>')
         if s.points_only:
-            for i, (x, y) in enumerate(zip(s.xs, s.ys)):
+            for i, (x, y) in enumerate(zip(s.xs, s.ys, strict=True)):
                 if s.low is not None and s.high is not None:
                     parts.append(
                         f'<line class="errorbar {s.cls}" x1="{_fmt(sx(x))}" y1="{_fmt(sy(s.low[i]))}" '
@@ -279,8 +289,13 @@ def curve_charts(curves: dict, lang: str, *, prevalence: float | None = None) ->
         Series(text["legend_ideal"], [0, top], [0, top], "reference"),
         Series(text["legend_smoothed"], smoothed["predicted"], smoothed["observed"], "model"),
         Series(
-            text["legend_grouped"], grouped["predicted"], grouped["observed"], "grouped",
-            low=grouped["observed_lo"], high=grouped["observed_hi"], points_only=True,
+            text["legend_grouped"],
+            grouped["predicted"],
+            grouped["observed"],
+            "grouped",
+            low=grouped["observed_lo"],
+            high=grouped["observed_hi"],
+            points_only=True,
         ),  # fmt: skip
     ]
     if "bias_corrected" in calibration:

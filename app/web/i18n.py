@@ -310,7 +310,11 @@ STRINGS: dict[str, dict[str, str]] = {
 }
 
 SOURCE_LABELS = {
-    "en": {"synthetic-demo": "synthetic demonstration", "published": "published coefficients", "fitted": "fitted on patients"},
+    "en": {
+        "synthetic-demo": "synthetic demonstration",
+        "published": "published coefficients",
+        "fitted": "fitted on patients",
+    },
     "zh": {"synthetic-demo": "模拟数据演示", "published": "已发表系数", "fitted": "患者数据拟合"},
 }
 

@@ -80,7 +80,13 @@ def _context(request: Request, model: Model, lang: str, *, form: FormInput, embe
     findings, errors = (None, {}) if form.is_blank else read_form(form, lang)
     result: PageResult | None = assess(model, findings, lang) if findings else None
     values = None
-    if result and result.prediction:
+    if (
+        findings is not None
+        and findings.ki67_percent is not None
+        and findings.cga_positive is not None
+        and result is not None
+        and result.prediction
+    ):
         values = {
             "surface_depression": float(findings.surface_depression),
             "ki67_percent": float(findings.ki67_percent),
@@ -96,7 +102,9 @@ def _context(request: Request, model: Model, lang: str, *, form: FormInput, embe
     }
 
 
-def _render(request: Request, template: str, context: dict[str, Any], status: int = 200, channel: str = "page") -> Response:
+def _render(
+    request: Request, template: str, context: dict[str, Any], status: int = 200, channel: str = "page"
+) -> Response:
     response = request.app.state.templates.TemplateResponse(request, template, context, status_code=status)
     model = context["model"]
     response.headers["x-model-id"] = model.model_id
@@ -105,7 +113,9 @@ def _render(request: Request, template: str, context: dict[str, Any], status: in
     audit = request.app.state.audit
     if audit is not None and result is not None:
         if result.prediction is not None:
-            audit.record(channel=channel, model_id=model.model_id, sha256=model.sha256, risk=result.prediction.probability)
+            audit.record(
+                channel=channel, model_id=model.model_id, sha256=model.sha256, risk=result.prediction.probability
+            )
         else:
             audit.record(channel=channel, model_id=model.model_id, sha256=model.sha256,
                          risk_range=(result.range_low.probability, result.range_high.probability))  # fmt: skip
@@ -185,7 +195,12 @@ def api_docs(request: Request) -> Response:
     lang = _language(request)
     schema = request.app.openapi()
     endpoints = [
-        {"method": method.upper(), "path": path, "summary": op.get("summary", ""), "responses": sorted(op.get("responses", {}))}
+        {
+            "method": method.upper(),
+            "path": path,
+            "summary": op.get("summary", ""),
+            "responses": sorted(op.get("responses", {})),
+        }
         for path, item in schema["paths"].items()
         for method, op in item.items()
     ]

@@ -58,12 +58,18 @@ def render_cohort_report(data: dict[str, Any]) -> str:
 
     model = Model(ModelArtifact.model_validate(with_digest(data["artifact"])))
     stylesheet = (resource_dir("static") / "css" / "app.css").read_text(encoding="utf-8")
-    return _environment().get_template("cohort_report.html").render(
-        t=STRINGS["en"],
-        data=data,
-        model=model,
-        labels=VARIABLE_LABELS,
-        nomogram=nomogram_svg(model, "en"),
-        charts=curve_charts(data["artifact"]["curves"], "en", prevalence=data["artifact"]["performance"]["prevalence"]),
-        stylesheet=stylesheet,
+    return (
+        _environment()
+        .get_template("cohort_report.html")
+        .render(
+            t=STRINGS["en"],
+            data=data,
+            model=model,
+            labels=VARIABLE_LABELS,
+            nomogram=nomogram_svg(model, "en"),
+            charts=curve_charts(
+                data["artifact"]["curves"], "en", prevalence=data["artifact"]["performance"]["prevalence"]
+            ),
+            stylesheet=stylesheet,
+        )
     )

@@ -98,7 +98,9 @@ def _plausible_values(model: Model, findings: Findings) -> tuple[list[dict[str, 
     ki67_options = [findings.ki67_percent] if findings.ki67_percent is not None else list(ki67_range)
     cga_options = [findings.cga_positive] if findings.cga_positive is not None else [0, 1]
     unknowns = tuple(
-        name for name, value in (("ki67_percent", findings.ki67_percent), ("cga_positive", findings.cga_positive)) if value is None
+        name
+        for name, value in (("ki67_percent", findings.ki67_percent), ("cga_positive", findings.cga_positive))
+        if value is None
     )
     combos = [
         {"surface_depression": float(findings.surface_depression), "ki67_percent": float(k), "cga_positive": float(c)}
@@ -124,7 +126,11 @@ def assess(model: Model, findings: Findings, lang: str) -> PageResult:
     source = SOURCE_LABELS[lang][model.source]
     dep = text["yes"] if findings.surface_depression else text["no"]
     ki67 = text["unknown"] if findings.ki67_percent is None else f"{findings.ki67_percent:g} %"
-    cga = text["unknown"] if findings.cga_positive is None else (text["positive"] if findings.cga_positive else text["negative"])
+    cga = (
+        text["unknown"]
+        if findings.cga_positive is None
+        else (text["positive"] if findings.cga_positive else text["negative"])
+    )
     if not unknowns:
         prediction = predictions[0]
         summary = text["summary_line"].format(

@@ -17,7 +17,10 @@ class PatientFindings(BaseModel):
 
     surface_depression: StrictBool = Field(description="Central or surface depression seen at endoscopy (true/false).")
     ki67_percent: float = Field(
-        ge=0, le=100, description="Ki-67 labelling index of the biopsy, percent of tumour cells, 0 to 100.", allow_inf_nan=False
+        ge=0,
+        le=100,
+        description="Ki-67 labelling index of the biopsy, percent of tumour cells, 0 to 100.",
+        allow_inf_nan=False,
     )
     cga_positive: StrictBool = Field(description="Chromogranin A immunostaining positive (true/false).")
 
@@ -49,7 +52,9 @@ class RiskPrediction(BaseModel):
     total_points: float
     extrapolation: list[str] = Field(description="Findings outside the range the model was fitted on.")
     model: ModelIdentity
-    notice: str | None = Field(description="Set when the model is a demonstration or built from published coefficients.")
+    notice: str | None = Field(
+        description="Set when the model is a demonstration or built from published coefficients."
+    )
 
 
 class ValidationProblem(BaseModel):

@@ -71,7 +71,9 @@ class SecurityMiddleware:
         if declared is not None and (not declared.isdigit() or int(declared) > self.max_body_bytes):
             await self._too_large(send_with_headers)
         else:
-            body_receive = await self._bounded_receive(receive) if scope["method"] in ("POST", "PUT", "PATCH") else receive
+            body_receive = (
+                await self._bounded_receive(receive) if scope["method"] in ("POST", "PUT", "PATCH") else receive
+            )
             if body_receive is None:
                 await self._too_large(send_with_headers)
             else:
@@ -116,7 +118,9 @@ class SecurityMiddleware:
 
     async def _too_large(self, send: Send) -> None:
         payload = json.dumps(
-            {"detail": f"The request is larger than {self.max_body_bytes} bytes; a patient's findings are much smaller."}
+            {
+                "detail": f"The request is larger than {self.max_body_bytes} bytes; a patient's findings are much smaller."
+            }
         ).encode()
         await send(
             {

@@ -4,13 +4,14 @@ from __future__ import annotations
 
 import os
 import sys
-
-# On SIGTERM the server stops accepting and lets in-flight requests finish for up to this long.
-GRACEFUL_SHUTDOWN_SECONDS = 20
+from typing import Any
 
 from pydantic import ValidationError
 
 from app.errors import UserInputError
+
+# On SIGTERM the server stops accepting and lets in-flight requests finish for up to this long.
+GRACEFUL_SHUTDOWN_SECONDS = 20
 
 
 def _settings_error(exc: ValidationError) -> str:
@@ -28,7 +29,9 @@ def serve(*, host: str | None, port: int | None, artifact: str | None) -> int:
     from app.web.application import create_app
     from app.web.settings import Settings
 
-    overrides = {k: v for k, v in {"host": host, "port": port, "artifact": artifact}.items() if v is not None}
+    overrides: dict[str, Any] = {
+        k: v for k, v in {"host": host, "port": port, "artifact": artifact}.items() if v is not None
+    }
     try:
         settings = Settings(**overrides)
     except ValidationError as exc:

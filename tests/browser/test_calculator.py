@@ -9,7 +9,7 @@ from urllib.parse import urlparse
 
 import pytest
 
-from tests.browser.conftest import wait_until, SCREENSHOTS
+from tests.browser.conftest import SCREENSHOTS, wait_until
 from tests.conftest import REPO
 
 AXE = (REPO / "tests" / "browser" / "vendor" / "axe.min.js").read_text(encoding="utf-8")
@@ -71,9 +71,10 @@ def test_dragging_the_ki67_marker_moves_form_total_and_risk_together(page, serve
     wait_until(page, "document.querySelector('#ki67_percent').value !== '2'")
     value = float(page.input_value("#ki67_percent"))
     assert value == pytest.approx(10.0, abs=0.3)
-    wait_until(page, 
+    wait_until(
+        page,
         "document.querySelector('#result-data') && document.querySelector('#result-data').dataset.probability"
-        " && Math.abs(parseFloat(document.querySelector('[data-points=ki67_percent]').textContent)) > 0"
+        " && Math.abs(parseFloat(document.querySelector('[data-points=ki67_percent]').textContent)) > 0",
     )
     page.wait_for_timeout(400)
     expected = api_predict(server, surface_depression=True, ki67_percent=value, cga_positive=True)
@@ -124,7 +125,9 @@ def test_works_with_javascript_off(browser_context_factory, server):
     page.close()
 
 
-@pytest.mark.parametrize("path", ["/", "/model", "/docs", "/?lang=zh", "/embed?surface_depression=1&ki67_percent=5&cga_positive=1"])
+@pytest.mark.parametrize(
+    "path", ["/", "/model", "/docs", "/?lang=zh", "/embed?surface_depression=1&ki67_percent=5&cga_positive=1"]
+)
 def test_accessibility_audit_has_no_violations(page, server, path):
     page.goto(server.url + path)
     if path == "/":
@@ -156,7 +159,9 @@ def test_screenshots(browser_context_factory, server, width):
 
 
 def test_copy_summary_puts_one_line_on_the_clipboard(browser_context_factory, server):
-    context = browser_context_factory(viewport={"width": 1000, "height": 900}, permissions=["clipboard-read", "clipboard-write"])
+    context = browser_context_factory(
+        viewport={"width": 1000, "height": 900}, permissions=["clipboard-read", "clipboard-write"]
+    )
     page = context.new_page()
     page.goto(server.url + "/")
     fill(page)

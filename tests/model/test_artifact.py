@@ -10,7 +10,15 @@ import pytest
 
 from app.errors import UserInputError
 from app.model import artifact as artifact_module
-from app.model.artifact import ArtifactError, canonical_json, digest, load_artifact, render, write_artifact, write_atomic
+from app.model.artifact import (
+    ArtifactError,
+    canonical_json,
+    digest,
+    load_artifact,
+    render,
+    write_artifact,
+    write_atomic,
+)
 from tests.conftest import DEMO_ARTIFACT
 
 
@@ -61,7 +69,11 @@ def test_schema_violation_with_valid_digest_names_the_field(tmp_path, demo_data)
 
 @pytest.mark.parametrize(
     ("content", "expected"),
-    [(b'{"schema_version": 1, "coeff', "not valid JSON"), (b"[1, 2]", "not a JSON object"), (b"\xff\xfe", "not valid JSON")],
+    [
+        (b'{"schema_version": 1, "coeff', "not valid JSON"),
+        (b"[1, 2]", "not a JSON object"),
+        (b"\xff\xfe", "not valid JSON"),
+    ],
 )
 def test_truncated_or_foreign_files_are_refused(tmp_path, content, expected):
     path = tmp_path / "a.json"

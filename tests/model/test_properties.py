@@ -34,7 +34,11 @@ def models(draw) -> Model:
         "reference": "generated",
         "predictors": [
             {"name": "surface_depression", "kind": "binary"},
-            {"name": "ki67_percent", "kind": "continuous", "nomogram_range": [0, draw(st.sampled_from([10, 15, 20, 37]))]},
+            {
+                "name": "ki67_percent",
+                "kind": "continuous",
+                "nomogram_range": [0, draw(st.sampled_from([10, 15, 20, 37]))],
+            },
             {"name": "cga_positive", "kind": "binary"},
         ],
         "coefficients": coefficients,
@@ -54,7 +58,9 @@ def test_probability_ci_and_points(model, d, k, c):
     assert 0.0 < result.probability < 1.0
     assert result.ci95[0] <= result.probability <= result.ci95[1]
     assert math.isclose(result.total_points, sum(result.points.values()), rel_tol=1e-12, abs_tol=1e-9)
-    assert math.isclose(model.probability_from_points(result.total_points), result.probability, rel_tol=1e-9, abs_tol=1e-12)
+    assert math.isclose(
+        model.probability_from_points(result.total_points), result.probability, rel_tol=1e-9, abs_tol=1e-12
+    )
 
 
 @PROPERTY_SETTINGS
@@ -66,9 +72,15 @@ def test_risk_is_monotone_in_each_factor_with_a_positive_coefficient(model, k, s
     if coef["ki67_percent"] > 0:
         assert model.predict({**base, "ki67_percent": min(100.0, k + step)}).probability >= p
     if coef["surface_depression"] > 0:
-        assert model.predict({**base, "surface_depression": 1.0}).probability >= model.predict({**base, "surface_depression": 0.0}).probability
+        assert (
+            model.predict({**base, "surface_depression": 1.0}).probability
+            >= model.predict({**base, "surface_depression": 0.0}).probability
+        )
     if coef["cga_positive"] > 0:
-        assert model.predict({**base, "cga_positive": 1.0}).probability >= model.predict({**base, "cga_positive": 0.0}).probability
+        assert (
+            model.predict({**base, "cga_positive": 1.0}).probability
+            >= model.predict({**base, "cga_positive": 0.0}).probability
+        )
 
 
 @PROPERTY_SETTINGS

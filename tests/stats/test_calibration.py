@@ -64,7 +64,7 @@ def test_spiegelhalter_is_zero_for_perfectly_balanced_predictions():
     # p = 0.5 everywhere gives 1 - 2p = 0: the statistic's denominator vanishes; use a worked example instead.
     y = np.array([1, 0, 0, 1, 0])
     p = np.array([0.8, 0.3, 0.1, 0.6, 0.4])
-    numerator = sum((yi - pi) * (1 - 2 * pi) for yi, pi in zip(y, p))
+    numerator = sum((yi - pi) * (1 - 2 * pi) for yi, pi in zip(y, p, strict=True))
     denominator = np.sqrt(sum((1 - 2 * pi) ** 2 * pi * (1 - pi) for pi in p))
     assert spiegelhalter_z(y=y, p=p).statistic == pytest.approx(numerator / denominator)
 
@@ -114,7 +114,7 @@ def test_lowess_equals_statsmodels_with_and_without_ties(decimals, delta):
     y = (rng.random(300) < x).astype(float)
     ux, fitted = lowess_fit(x, y, delta=delta)
     reference = lowess(y, x, frac=2 / 3, it=0, delta=0.01 * np.ptp(x) if delta is None else delta)
-    lookup = dict(zip(reference[:, 0], reference[:, 1]))
+    lookup = dict(zip(reference[:, 0], reference[:, 1], strict=True))
     np.testing.assert_allclose(fitted, [lookup[v] for v in ux], atol=1e-10)
 
 

@@ -39,7 +39,9 @@ def test_complete_case_counts_each_missing_column(tmp_path):
         HEADER,
         [["a", "1", "2", "1", "1"], ["b", "", "2", "1", "0"], ["c", "", "", "1", "0"], ["d", "0", "3", "0", "NA"]],
     )
-    selection = read_cohort(path).complete_case(["surface_depression", "ki67_percent", "cga_positive", "non_curative_resection"])
+    selection = read_cohort(path).complete_case(
+        ["surface_depression", "ki67_percent", "cga_positive", "non_curative_resection"]
+    )
     assert selection.n == 1 and selection.n_left_out == 3
     assert selection.missing_by_column == {
         "surface_depression": 2,

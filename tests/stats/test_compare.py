@@ -17,7 +17,7 @@ def test_welch_t_when_both_groups_look_normal():
     values = np.concatenate([rng.normal(50, 10, 120), rng.normal(53, 12, 80)])
     group = np.repeat([0.0, 1.0], [120, 80])
     row = compare_continuous("age_years", values, group)
-    reference = stats.ttest_ind(values[80 * 0 + 120:], values[:120], equal_var=False)
+    reference = stats.ttest_ind(values[80 * 0 + 120 :], values[:120], equal_var=False)
     assert row.test == "Welch t-test"
     assert row.p == pytest.approx(reference.pvalue, abs=TOL)
     assert row.effect_ci95 == pytest.approx(tuple(reference.confidence_interval()), abs=TOL)
@@ -43,7 +43,9 @@ def test_hodges_lehmann_interval_inverts_the_mann_whitney_test():
     differences = np.sort(np.subtract.outer(x, y).ravel())
 
     def p_at(shift):
-        return stats.mannwhitneyu(x - shift, y, alternative="two-sided", method="asymptotic", use_continuity=False).pvalue
+        return stats.mannwhitneyu(
+            x - shift, y, alternative="two-sided", method="asymptotic", use_continuity=False
+        ).pvalue
 
     below = differences[np.searchsorted(differences, lo) - 1]
     above = differences[np.searchsorted(differences, hi) + 1]

@@ -6,9 +6,8 @@ import numpy as np
 import pytest
 import statsmodels.api as sm
 
-from app.model.artifact import load_artifact, with_digest
+from app.model.artifact import ModelArtifact, load_artifact, with_digest
 from app.model.predict import Model
-from app.model.artifact import ModelArtifact
 from app.stats.cohort import read_cohort
 from app.stats.recalibrate import recalibrated_artifact
 from app.stats.validate import validate_artifact
@@ -58,9 +57,11 @@ def test_intercept_update_estimate_and_covariance(tmp_path):
     model, _ = updated(tmp_path, path, "intercept")
     parent = Model.from_file(DEMO_ARTIFACT)
     x, y = local_arrays(path)
-    lp = np.array([parent.predict(dict(zip(parent.predictor_names, row))).linear_predictor for row in x])
+    lp = np.array([parent.predict(dict(zip(parent.predictor_names, row, strict=True))).linear_predictor for row in x])
     offset = sm.GLM(y, np.ones((y.size, 1)), family=sm.families.Binomial(), offset=lp).fit(tol=1e-12)
-    assert model.artifact.coefficients["intercept"] == pytest.approx(parent.artifact.coefficients["intercept"] + offset.params[0], abs=TOL)
+    assert model.artifact.coefficients["intercept"] == pytest.approx(
+        parent.artifact.coefficients["intercept"] + offset.params[0], abs=TOL
+    )
     patient = {"surface_depression": 1.0, "ki67_percent": 4.0, "cga_positive": 1.0}
     expected_var = parent.predict(patient).se_linear_predictor ** 2 + offset.bse[0] ** 2
     assert model.predict(patient).se_linear_predictor ** 2 == pytest.approx(expected_var, rel=1e-6)
@@ -71,7 +72,7 @@ def test_logistic_update_estimate_and_delta_method_covariance(tmp_path):
     model, _ = updated(tmp_path, path, "logistic")
     parent = Model.from_file(DEMO_ARTIFACT)
     x, y = local_arrays(path)
-    lp = np.array([parent.predict(dict(zip(parent.predictor_names, row))).linear_predictor for row in x])
+    lp = np.array([parent.predict(dict(zip(parent.predictor_names, row, strict=True))).linear_predictor for row in x])
     fit = sm.GLM(y, sm.add_constant(lp), family=sm.families.Binomial()).fit(tol=1e-12)
     a, b = fit.params
     patient = {"surface_depression": 0.0, "ki67_percent": 7.0, "cga_positive": 1.0}

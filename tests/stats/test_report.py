@@ -89,7 +89,10 @@ def test_a_group_with_no_patients_is_reported_not_a_crash(tmp_path, capsys):
     path = tmp_path / "small.csv"
     path.write_text("\n".join([lines[0], *small_only]) + "\n")
     assert main(["report", "--data", str(path), "--out", str(tmp_path / "r.html"), "--bootstrap", "20"]) == 0
-    assert "a group has no patients" in (tmp_path / "r.html").read_text() or "too few values" in (tmp_path / "r.html").read_text()
+    assert (
+        "a group has no patients" in (tmp_path / "r.html").read_text()
+        or "too few values" in (tmp_path / "r.html").read_text()
+    )
 
 
 def test_bad_cells_are_named_by_row_and_column(tmp_path, capsys):

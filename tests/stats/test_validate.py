@@ -6,8 +6,8 @@ import numpy as np
 import pytest
 import statsmodels.api as sm
 
-from app.model.artifact import load_artifact
 from app.errors import StatisticalError
+from app.model.artifact import load_artifact
 from app.stats.cohort import CohortError, read_cohort
 from app.stats.discrimination import auc_delong
 from app.stats.validate import validate_artifact
@@ -17,7 +17,9 @@ TOL = 1e-6  # the contract for external-validation figures
 HEADER = ["surface_depression", "ki67_percent", "cga_positive", "non_curative_resection"]
 
 
-def cohort_from_model(tmp_path, *, n: int, seed: int, intercept_shift: float = 0.0, slope: float = 1.0, name="local.csv"):
+def cohort_from_model(
+    tmp_path, *, n: int, seed: int, intercept_shift: float = 0.0, slope: float = 1.0, name="local.csv"
+):
     """Patients whose outcome follows the demo artifact's own model (optionally miscalibrated)."""
     artifact = load_artifact(DEMO_ARTIFACT)
     c = artifact.coefficients
@@ -27,11 +29,13 @@ def cohort_from_model(tmp_path, *, n: int, seed: int, intercept_shift: float = 0
     g = (rng.random(n) < 0.65).astype(int)
     lp = c["intercept"] + c["surface_depression"] * d + c["ki67_percent"] * k + c["cga_positive"] * g
     y = (rng.random(n) < 1 / (1 + np.exp(-(intercept_shift + slope * lp)))).astype(int)
-    return write_csv(tmp_path / name, HEADER, [list(row) for row in zip(d, k, g, y)])
+    return write_csv(tmp_path / name, HEADER, [list(row) for row in zip(d, k, g, y, strict=True)])
 
 
 def test_well_calibrated_cohort_shows_slope_one_and_intercept_zero(tmp_path):
-    result = validate_artifact(artifact=load_artifact(DEMO_ARTIFACT), cohort=read_cohort(cohort_from_model(tmp_path, n=5000, seed=1)))
+    result = validate_artifact(
+        artifact=load_artifact(DEMO_ARTIFACT), cohort=read_cohort(cohort_from_model(tmp_path, n=5000, seed=1))
+    )
     f = result["figures"]
     assert f["calibration_slope_ci95"][0] <= 1 <= f["calibration_slope_ci95"][1]
     assert f["calibration_in_the_large_ci95"][0] <= 0 <= f["calibration_in_the_large_ci95"][1]
@@ -41,7 +45,8 @@ def test_well_calibrated_cohort_shows_slope_one_and_intercept_zero(tmp_path):
 
 def test_shifted_intercept_is_found_and_named(tmp_path):
     result = validate_artifact(
-        artifact=load_artifact(DEMO_ARTIFACT), cohort=read_cohort(cohort_from_model(tmp_path, n=3000, seed=2, intercept_shift=-1.0))
+        artifact=load_artifact(DEMO_ARTIFACT),
+        cohort=read_cohort(cohort_from_model(tmp_path, n=3000, seed=2, intercept_shift=-1.0)),
     )
     assert result["figures"]["calibration_in_the_large_ci95"][1] < 0
     assert "citl_too_high" in {v["code"] for v in result["verdicts"]}
@@ -49,7 +54,8 @@ def test_shifted_intercept_is_found_and_named(tmp_path):
 
 def test_overfitted_model_is_called_too_extreme(tmp_path):
     result = validate_artifact(
-        artifact=load_artifact(DEMO_ARTIFACT), cohort=read_cohort(cohort_from_model(tmp_path, n=4000, seed=3, slope=0.5))
+        artifact=load_artifact(DEMO_ARTIFACT),
+        cohort=read_cohort(cohort_from_model(tmp_path, n=4000, seed=3, slope=0.5)),
     )
     assert "slope_too_extreme" in {v["code"] for v in result["verdicts"]}
 
@@ -77,7 +83,12 @@ def test_figures_equal_independent_statsmodels_fits(tmp_path):
 
 
 def test_values_outside_the_fitted_range_are_counted(tmp_path):
-    rows = [[1, 45, 1, 1], [0, 2, 0, 0], [0, 1, 1, 0], [1, 30, 0, 1], [0, 3, 1, 1]] * 4 + [[0, 2, 1, 0], [1, 4, 0, 1], [1, 4, 0, 0], [0, 2, 1, 1]] * 6
+    rows = [[1, 45, 1, 1], [0, 2, 0, 0], [0, 1, 1, 0], [1, 30, 0, 1], [0, 3, 1, 1]] * 4 + [
+        [0, 2, 1, 0],
+        [1, 4, 0, 1],
+        [1, 4, 0, 0],
+        [0, 2, 1, 1],
+    ] * 6
     path = write_csv(tmp_path / "c.csv", HEADER, rows)
     result = validate_artifact(artifact=load_artifact(DEMO_ARTIFACT), cohort=read_cohort(path))
     assert result["cohort"]["outside_fitted_range"]["ki67_percent"] == 8  # the rows with Ki-67 45 and 30
@@ -85,7 +96,9 @@ def test_values_outside_the_fitted_range_are_counted(tmp_path):
 
 
 def test_missing_predictor_and_single_outcome_are_clear_errors(tmp_path):
-    no_cga = write_csv(tmp_path / "a.csv", ["surface_depression", "ki67_percent", "non_curative_resection"], [[1, 2, 1]])
+    no_cga = write_csv(
+        tmp_path / "a.csv", ["surface_depression", "ki67_percent", "non_curative_resection"], [[1, 2, 1]]
+    )
     with pytest.raises(CohortError, match="no column 'cga_positive'"):
         validate_artifact(artifact=load_artifact(DEMO_ARTIFACT), cohort=read_cohort(no_cga))
     no_events = write_csv(tmp_path / "b.csv", HEADER, [[1, 2, 1, 0], [0, 3, 0, 0]])

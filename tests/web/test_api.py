@@ -69,7 +69,9 @@ def test_broken_json_and_non_finite_numbers_are_422(client, raw):
 
 
 def test_huge_body_is_413_and_the_server_keeps_serving(client):
-    response = client.post("/api/v1/predict", content=b"[" + b"1," * 20000 + b"1]", headers={"content-type": "application/json"})
+    response = client.post(
+        "/api/v1/predict", content=b"[" + b"1," * 20000 + b"1]", headers={"content-type": "application/json"}
+    )
     assert response.status_code == 413
     assert "larger than" in response.json()["detail"]
     assert client.post("/api/v1/predict", json=VALID).status_code == 200

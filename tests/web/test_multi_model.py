@@ -32,7 +32,9 @@ def test_named_model_pages_and_api(second_artifact):
     assert "Model: second" in page.text and 'action="/m/second/"' in page.text
     card = client.get("/m/second/model")
     assert "second" in card.text
-    fragment = client.post("/m/second/partials/result", data={"surface_depression": "1", "ki67_percent": "3", "cga_positive": "1"})
+    fragment = client.post(
+        "/m/second/partials/result", data={"surface_depression": "1", "ki67_percent": "3", "cga_positive": "1"}
+    )
     assert 'data-model-id="second"' in fragment.text
     body = {"surface_depression": True, "ki67_percent": 3.0, "cga_positive": True}
     assert client.post("/api/v1/models/second/predict", json=body).json()["model"]["id"] == "second"
@@ -42,7 +44,13 @@ def test_named_model_pages_and_api(second_artifact):
 def test_unknown_model_is_404(second_artifact):
     client = make_client(artifacts=str(second_artifact))
     assert client.get("/m/nothing/").status_code == 404
-    assert client.post("/api/v1/models/nothing/predict", json={"surface_depression": True, "ki67_percent": 3.0, "cga_positive": True}).status_code == 404
+    assert (
+        client.post(
+            "/api/v1/models/nothing/predict",
+            json={"surface_depression": True, "ki67_percent": 3.0, "cga_positive": True},
+        ).status_code
+        == 404
+    )
 
 
 def test_first_of_rnet_artifacts_is_the_default_when_rnet_artifact_is_unset(second_artifact):

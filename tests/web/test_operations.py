@@ -10,8 +10,7 @@ import sys
 import tempfile
 import urllib.request
 
-from tests.conftest import free_port, wait_for
-from tests.conftest import REPO
+from tests.conftest import REPO, free_port, wait_for
 from tests.web.conftest import make_client
 
 FINDINGS = {"surface_depression": True, "ki67_percent": 17.3, "cga_positive": True}
@@ -58,7 +57,9 @@ def test_two_workers_serve_and_sigterm_stops_them_cleanly():
     try:
         wait_for(f"http://127.0.0.1:{port}/readyz", seconds=60)
         request = urllib.request.Request(
-            f"http://127.0.0.1:{port}/api/v1/predict", data=json.dumps(FINDINGS).encode(), headers={"content-type": "application/json"}
+            f"http://127.0.0.1:{port}/api/v1/predict",
+            data=json.dumps(FINDINGS).encode(),
+            headers={"content-type": "application/json"},
         )
         for _ in range(10):
             with urllib.request.urlopen(request) as response:

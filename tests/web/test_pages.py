@@ -61,7 +61,9 @@ def test_empty_form_preselects_nothing(client):
 
 
 def test_no_javascript_submit_renders_the_result(client):
-    response = client.post("/", data={"surface_depression": "1", "ki67_percent": "4.5", "cga_positive": "0", "lang": "en"})
+    response = client.post(
+        "/", data={"surface_depression": "1", "ki67_percent": "4.5", "cga_positive": "0", "lang": "en"}
+    )
     assert response.status_code == 200
     core = Model.from_file(DEMO_ARTIFACT).predict({"surface_depression": 1, "ki67_percent": 4.5, "cga_positive": 0})
     data = parse(response.text).ids["result-data"]
@@ -151,8 +153,18 @@ def test_model_card_shows_the_table_curves_and_provenance(client):
     assert response.status_code == 200
     text = response.text
     model = Model.from_file(DEMO_ARTIFACT)
-    for needle in ("Intended use", "Odds ratio", "Optimism-corrected", "ROC curve", "Decision curve", model.sha256,
-                   model.artifact.provenance.data_sha256, "Demonstration model", "Limitations", "NJ240221"):
+    for needle in (
+        "Intended use",
+        "Odds ratio",
+        "Optimism-corrected",
+        "ROC curve",
+        "Decision curve",
+        model.sha256,
+        model.artifact.provenance.data_sha256,
+        "Demonstration model",
+        "Limitations",
+        "NJ240221",
+    ):
         assert needle in text, needle
     assert text.count("<svg") == 3  # ROC, calibration, decision
     assert f"{model.artifact.performance.auc:.3f}" in text
@@ -180,7 +192,9 @@ def test_page_weight_budget(client):
 
 
 def test_embed_form_posts_back_to_the_embed_view(client):
-    response = client.post("/embed", data={"surface_depression": "0", "ki67_percent": "1.5", "cga_positive": "0", "embed": "1"})
+    response = client.post(
+        "/embed", data={"surface_depression": "0", "ki67_percent": "1.5", "cga_positive": "0", "embed": "1"}
+    )
     assert response.status_code == 200
     assert 'id="result-data"' in response.text and 'class="site' not in response.text
     assert 'action="/embed"' in response.text

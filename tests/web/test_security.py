@@ -9,7 +9,9 @@ import pytest
 from tests.web.conftest import make_client
 
 
-@pytest.mark.parametrize("path", ["/", "/embed", "/model", "/docs", "/api/v1/model", "/healthz", "/static/css/app.css", "/nope"])
+@pytest.mark.parametrize(
+    "path", ["/", "/embed", "/model", "/docs", "/api/v1/model", "/healthz", "/static/css/app.css", "/nope"]
+)
 def test_every_response_carries_the_security_headers(client, path):
     response = client.get(path)
     csp = response.headers["content-security-policy"]
@@ -27,9 +29,12 @@ def test_frame_ancestors_come_from_settings():
 
 
 def test_answers_are_not_cached_but_static_assets_may_be(client):
-    assert client.post("/api/v1/predict", json={"surface_depression": True, "ki67_percent": 2, "cga_positive": True}).headers[
-        "cache-control"
-    ] == "no-store"
+    assert (
+        client.post(
+            "/api/v1/predict", json={"surface_depression": True, "ki67_percent": 2, "cga_positive": True}
+        ).headers["cache-control"]
+        == "no-store"
+    )
     assert "no-store" not in client.get("/static/js/calculator.js").headers.get("cache-control", "")
 
 

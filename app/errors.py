@@ -21,3 +21,7 @@ class SeparationError(StatisticalError):
 
 class ConvergenceError(StatisticalError):
     """The likelihood maximisation did not converge."""
+
+
+class CollinearityError(StatisticalError):
+    """The design matrix is rank-deficient: some predictors are a linear combination of others."""

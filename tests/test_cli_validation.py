@@ -108,7 +108,8 @@ def test_tampered_artifact_is_refused(tmp_path, capsys):
 
 
 def test_separated_local_cohort_writes_nothing(tmp_path, capsys):
-    rows = [[d, 2.0 + i % 5, i % 2, d] for i, d in enumerate([0, 1] * 40)]  # depression = outcome
+    # depression = outcome; CgA varies independently of it (i // 2 % 2), so the design has full rank
+    rows = [[d, 2.0 + i % 5, i // 2 % 2, d] for i, d in enumerate([0, 1] * 40)]
     cohort = write_csv(tmp_path / "sep.csv", HEADER, rows)
     assert (
         main(

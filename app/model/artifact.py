@@ -4,6 +4,15 @@ The digest is over the canonical JSON of everything but the `sha256` field:
 keys sorted, no insignificant white space, UTF-8, floats in Python's
 shortest round-trip form, NaN and infinity forbidden (undefined figures are
 null).  The file on disk is the same data indented for people to read.
+
+Every float is written to CANONICAL_SIGNIFICANT_DIGITS before the digest is
+taken.  Why: OpenBLAS picks different kernels on different CPUs (and thread
+counts), which moves fitted numbers by about 1e-13 relative; written in full,
+the same recipe would give other bytes and another digest on another
+machine.  Eight digits are far finer than any estimate's precision, and a
+1e-13 wobble crosses an 8-digit rounding boundary only about once in 10⁵
+numbers.  Artifacts written before this rule (full precision) still load:
+the digest is checked over the numbers as stored.
 Writes are atomic: a temporary file in the same folder, flushed and fsynced,
 then renamed over the target, so a reader never sees half an artifact.
 """
@@ -12,6 +21,7 @@ from __future__ import annotations
 
 import hashlib
 import json
+import math
 import os
 import tempfile
 from pathlib import Path
@@ -22,6 +32,12 @@ from pydantic import BaseModel, ConfigDict, Field, ValidationError, model_valida
 from app.errors import UserInputError
 
 SCHEMA_VERSION = 1
+
+CANONICAL_SIGNIFICANT_DIGITS = 8
+"""Significant digits every float of an artifact is written with (see the module docstring)."""
+
+CANONICAL_RELATIVE_TOLERANCE = 1e-7
+"""How closely figures derived from other stored figures must agree after both were rounded."""
 
 
 class ArtifactError(UserInputError):
@@ -41,6 +57,24 @@ def check_model_id(model_id: str) -> str:
             "starting with a letter or digit (it becomes part of a web address)."
         )
     return model_id
+
+
+def canonical_number(value: float) -> float:
+    """`value` rounded to CANONICAL_SIGNIFICANT_DIGITS; −0.0 becomes 0.0; NaN and ±inf pass (JSON refuses them)."""
+    if value == 0.0 or not math.isfinite(value):
+        return 0.0 if value == 0.0 else float(value)
+    return float(f"{value:.{CANONICAL_SIGNIFICANT_DIGITS - 1}e}")
+
+
+def canonical_numbers(data: Any) -> Any:
+    """A copy of `data` with every float (at any depth) in canonical precision; ints, strings and None as they are."""
+    if isinstance(data, float):
+        return canonical_number(data)
+    if isinstance(data, dict):
+        return {key: canonical_numbers(value) for key, value in data.items()}
+    if isinstance(data, list | tuple):
+        return [canonical_numbers(value) for value in data]
+    return data
 
 
 def canonical_json(data: dict[str, Any]) -> bytes:
@@ -163,9 +197,11 @@ class ModelArtifact(BaseModel):
         for axis in self.nomogram.axes:
             if not axis.lo < axis.hi:
                 raise ValueError(f"nomogram axis '{axis.name}' must have lo < hi")
-            if abs(axis.beta - self.coefficients[axis.name]) > 1e-9 * (1 + abs(axis.beta)):
+            if abs(axis.beta - self.coefficients[axis.name]) > CANONICAL_RELATIVE_TOLERANCE * abs(axis.beta):
                 raise ValueError(f"nomogram axis '{axis.name}' does not match its coefficient")
-            if abs(axis.min_contribution - min(axis.beta * axis.lo, axis.beta * axis.hi)) > 1e-9 * (1 + abs(axis.beta)):
+            lowest = min(axis.beta * axis.lo, axis.beta * axis.hi)
+            scale = abs(axis.beta) * max(abs(axis.lo), abs(axis.hi))
+            if abs(axis.min_contribution - lowest) > CANONICAL_RELATIVE_TOLERANCE * scale:
                 raise ValueError(f"nomogram axis '{axis.name}' has an inconsistent lowest contribution")
             if len(axis.ticks) < 2:
                 raise ValueError(f"nomogram axis '{axis.name}' needs at least two ticks")
@@ -175,8 +211,9 @@ class ModelArtifact(BaseModel):
 
 
 def with_digest(data: dict[str, Any]) -> dict[str, Any]:
-    """Return `data` with its `sha256` set, after checking it against the schema."""
-    stamped = {**{k: v for k, v in data.items() if k != "sha256"}, "sha256": digest(data)}
+    """Return `data` in canonical precision with its `sha256` set, after checking it against the schema."""
+    body = canonical_numbers({k: v for k, v in data.items() if k != "sha256"})
+    stamped = {**body, "sha256": digest(body)}
     try:
         ModelArtifact.model_validate(stamped)
     except ValidationError as exc:  # a bug in the writer, not user input

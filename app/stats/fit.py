@@ -15,12 +15,18 @@ from dataclasses import dataclass
 
 import numpy as np
 
-from app.errors import ConvergenceError, SeparationError, StatisticalError
+from app.errors import CollinearityError, ConvergenceError, SeparationError, StatisticalError
 
 Z_95 = 1.959963984540054
 
 MIN_EVENTS = 10
 """Fewer than this many events or non-events cannot support even a one-predictor model."""
+
+COLLINEARITY_TOLERANCE = 1e-8
+"""Smallest singular value, relative to the largest, of the design matrix with unit-length columns
+below which the predictors are called collinear.  Unit-length columns make the check independent of
+units (Ki-67 in % or as a fraction); at a condition number of 1e8 the covariance of the estimates is
+numerically meaningless, while real, merely correlated predictors stay far below it."""
 
 # A predictor whose contribution to the logit spans more than this over its
 # observed range drives fitted risks to 0 or 1: the mark of separation.
@@ -57,8 +63,15 @@ class LogisticFit:
         return self.names[1:]
 
     def linear_predictor(self, x: np.ndarray) -> np.ndarray:
-        """lp = β0 + xβ for an (n, p) matrix of predictor values (no intercept column)."""
-        return self.coef_[0] + x @ self.coef_[1:]
+        """lp = β0 + xβ for an (n, p) matrix of predictor values (no intercept column).
+
+        Accumulated column by column in a fixed order rather than by a BLAS product, so that the
+        result does not depend on the CPU's kernels and identical rows get identical lp.
+        """
+        lp = np.full(x.shape[0], self.coef_[0])
+        for j in range(x.shape[1]):
+            lp += x[:, j] * self.coef_[j + 1]
+        return lp
 
     def table(self) -> list[CoefficientRow]:
         """β, SE, OR with Wald 95 % CI, z and two-sided p for every term."""
@@ -113,6 +126,34 @@ def _separating_predictors(x: np.ndarray, y: np.ndarray, names: tuple[str, ...])
     return found
 
 
+def collinear_predictors(x: np.ndarray, names: tuple[str, ...]) -> list[str]:
+    """Predictors involved in an (almost) exact linear dependence among the design's columns.
+
+    The design is [1, x] with each column scaled to unit length; its singular values s₁ ≥ … ≥ sₖ.
+    Every right singular vector with sᵢ < COLLINEARITY_TOLERANCE·s₁ is a combination of columns that
+    is (nearly) zero for every patient; the predictors with a non-negligible weight in it are named.
+    An empty list means the design has full rank.
+    """
+    design = np.column_stack([np.ones(x.shape[0]), x])
+    scaled = design / np.linalg.norm(design, axis=0)
+    _, singular, right = np.linalg.svd(scaled, full_matrices=False)
+    involved: set[int] = set()
+    for s, direction in zip(singular, right, strict=True):
+        if s < COLLINEARITY_TOLERANCE * singular[0]:
+            weights = np.abs(direction[1:])
+            involved.update(int(j) for j in np.flatnonzero(weights > 1e-6 * np.abs(direction).max()))
+    return [names[j] for j in sorted(involved)]
+
+
+def _collinearity_message(names: list[str]) -> str:
+    listed = ", ".join(f"'{n}'" for n in names)
+    return (
+        f"the predictors {listed} are collinear in this cohort: one of them is (almost) exactly a linear "
+        "combination of the others (for example the same finding entered twice, or in two units), so their "
+        "separate effects cannot be estimated. Leave one of them out with --predictors."
+    )
+
+
 def fit_logistic(*, x: np.ndarray, y: np.ndarray, names: tuple[str, ...] | list[str]) -> LogisticFit:
     """Fit logit P(y=1) = β0 + xβ by maximum likelihood.
 
@@ -127,6 +168,8 @@ def fit_logistic(*, x: np.ndarray, y: np.ndarray, names: tuple[str, ...] | list[
         The outcome is (quasi-)completely separated; names the predictor(s).
     ConvergenceError
         Newton-Raphson did not converge.
+    CollinearityError
+        Collinear predictors (by the rank of the design, before fitting); names them.
     """
     import statsmodels.api as sm
     from statsmodels.tools.sm_exceptions import ConvergenceWarning, PerfectSeparationWarning
@@ -141,6 +184,9 @@ def fit_logistic(*, x: np.ndarray, y: np.ndarray, names: tuple[str, ...] | list[
                 f"predictor '{name}' has the same value ({x[0, j]:g}) for every patient, so its effect "
                 "cannot be estimated. Leave it out with --predictors."
             )
+    collinear = collinear_predictors(x, names)
+    if collinear:
+        raise CollinearityError(_collinearity_message(collinear))
     separating = _separating_predictors(x, y, names)
     if separating:
         raise SeparationError(_separation_message(separating))
@@ -152,9 +198,9 @@ def fit_logistic(*, x: np.ndarray, y: np.ndarray, names: tuple[str, ...] | list[
         try:
             result = sm.Logit(y, design).fit(method="newton", maxiter=100, disp=0, tol=1e-10)
         except np.linalg.LinAlgError:
-            raise StatisticalError(
-                "the predictors are collinear (one is a combination of the others), so their effects cannot be "
-                "separated. Leave one out with --predictors."
+            raise CollinearityError(
+                "the fit's information matrix could not be inverted: the predictors are nearly collinear in "
+                "this cohort, so their separate effects cannot be estimated. Leave one out with --predictors."
             ) from None
     coef = np.asarray(result.params, dtype=float)
     spans = np.abs(coef[1:]) * np.ptp(x, axis=0)
@@ -168,6 +214,7 @@ def fit_logistic(*, x: np.ndarray, y: np.ndarray, names: tuple[str, ...] | list[
             "values (e.g. Ki-67 typed as a fraction or with a misplaced decimal point) and try again."
         )
     cov = np.asarray(result.cov_params(), dtype=float)
+    cov = (cov + cov.T) / 2  # an inverse computed by BLAS is symmetric only to rounding
     if not np.all(np.isfinite(cov)) or np.any(np.diag(cov) <= 0):
         raise StatisticalError("the fit's covariance matrix is not finite: the predictors are (nearly) collinear.")
     return LogisticFit(

@@ -6,8 +6,8 @@ import numpy as np
 import pytest
 from sklearn.linear_model import LogisticRegression
 
-from app.errors import StatisticalError
-from app.stats.fit import SeparationError, fit_logistic
+from app.errors import CollinearityError, StatisticalError
+from app.stats.fit import SeparationError, collinear_predictors, fit_logistic
 from tests.conftest import simulated_xy
 
 NAMES = ("surface_depression", "ki67_percent", "cga_positive")
@@ -72,8 +72,34 @@ def test_constant_predictor_is_refused():
         fit_logistic(x=x, y=y, names=NAMES)
 
 
-def test_collinear_predictors_are_refused():
+def test_collinear_predictors_are_refused_by_rank_naming_them():
+    """An exact combination (Ki-67 entered again as 2·Ki-67 + 1) is found by the SVD before any fit.
+
+    Whatever the BLAS kernel does with the singular information matrix, the message is about
+    collinearity, names the two columns and never blames Ki-67 decimals.
+    """
     x, y = simulated_xy(200, 8)
     x = np.column_stack([x, 2 * x[:, 1] + 1])
-    with pytest.raises(StatisticalError, match="collinear"):
+    with pytest.raises(CollinearityError) as caught:
         fit_logistic(x=x, y=y, names=(*NAMES, "copy"))
+    assert str(caught.value) == (
+        "the predictors 'ki67_percent', 'copy' are collinear in this cohort: one of them is (almost) exactly a "
+        "linear combination of the others (for example the same finding entered twice, or in two units), so their "
+        "separate effects cannot be estimated. Leave one of them out with --predictors."
+    )
+
+
+def test_collinearity_of_binary_findings_names_only_those_involved():
+    """cga = 1 − depression for every patient: depression + cga − 1 = 0, Ki-67 not involved."""
+    x, y = simulated_xy(200, 9)
+    x[:, 2] = 1 - x[:, 0]
+    assert collinear_predictors(x, NAMES) == ["surface_depression", "cga_positive"]
+
+
+def test_correlated_but_estimable_predictors_are_not_called_collinear():
+    """Ki-67 and a noisy copy of it (correlation about 0.999) still have a full-rank design."""
+    x, y = simulated_xy(200, 10)
+    noisy = x[:, 1] + np.random.default_rng(3).normal(0, 0.1, size=200)
+    assert np.corrcoef(x[:, 1], noisy)[0, 1] > 0.99
+    assert collinear_predictors(np.column_stack([x, noisy]), (*NAMES, "noisy")) == []
+    assert collinear_predictors(x, NAMES) == []

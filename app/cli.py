@@ -105,9 +105,10 @@ def cmd_train(args: argparse.Namespace) -> int:
         source=args.source,
         created_at=_reproducible_time(args),
         notes=args.notes,
+        shrinkage=args.shrinkage,
     )
     for notice in notices:
-        _say(f"note: {notice}")
+        _say(notice if notice.startswith("warning: ") else f"note: {notice}")
     stamped = write_artifact(args.out, artifact, force=args.force)
     _print_summary(stamped)
     _say(f"wrote {args.out} (sha256 {stamped['sha256'][:16]}…)")
@@ -147,7 +148,7 @@ def cmd_from_coefficients(args: argparse.Namespace) -> int:
         raise UserInputError(f"'{args.out}' already exists; choose another --out or add --force to replace it.")
     artifact, notices = artifact_from_spec(read_spec(args.spec), created_at=_reproducible_time(args))
     for notice in notices:
-        _say(f"note: {notice}")
+        _say(notice if notice.startswith("warning: ") else f"note: {notice}")
     stamped = write_artifact(args.out, artifact, force=args.force)
     _say(f"wrote {args.out} (source 'published', sha256 {stamped['sha256'][:16]}…)")
     return EXIT_OK
@@ -170,7 +171,7 @@ def cmd_validate(args: argparse.Namespace) -> int:
     for verdict in result["verdicts"]:
         verdict["text"] = verdict_text(verdict, "en")
     for notice in cohort.notices():
-        _say(f"note: {notice}")
+        _say(notice if notice.startswith("warning: ") else f"note: {notice}")
     figures = result["figures"]
     print(
         f"model {artifact.model_id} on {cohort.source_name}: n = {figures['n']}, events = {figures['events']} "
@@ -205,7 +206,7 @@ def cmd_recalibrate(args: argparse.Namespace) -> int:
         artifact=parent, cohort=cohort, method=args.method, model_id=model_id, created_at=_reproducible_time(args)
     )
     for notice in cohort.notices() + notices:
-        _say(f"note: {notice}")
+        _say(notice if notice.startswith("warning: ") else f"note: {notice}")
     stamped = write_artifact(args.out, artifact, force=args.force)
     _print_summary(stamped)
     _say(
@@ -239,7 +240,7 @@ def cmd_report(args: argparse.Namespace) -> int:
         synthetic=args.synthetic or looks_synthetic(cohort),
     )  # fmt: skip
     for notice in cohort.notices() + data["model"]["notices"]:
-        _say(f"note: {notice}")
+        _say(notice if notice.startswith("warning: ") else f"note: {notice}")
     html = render_cohort_report(data)
     if args.json:
         write_atomic(
@@ -307,6 +308,13 @@ def build_parser() -> argparse.ArgumentParser:
         help="'fitted' for real patients, 'synthetic-demo' for simulated ones",
     )
     train.add_argument("--notes", default="", help="free-text provenance notes")
+    train.add_argument(
+        "--shrinkage",
+        choices=("none", "bootstrap"),
+        default="none",
+        help="bootstrap: multiply the coefficients by the optimism-corrected calibration slope and re-estimate "
+        "the intercept (Steyerberg 2019, ch. 13); needs --bootstrap > 0 (default none)",
+    )
     train.add_argument("--created-at", type=_timestamp, default=None, help="fixed creation time (reproducible builds)")
     train.add_argument("--force", action="store_true", help="replace an existing --out file")
     train.set_defaults(handler=cmd_train)

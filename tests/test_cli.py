@@ -3,13 +3,18 @@
 from __future__ import annotations
 
 import json
+import re
 import subprocess
 import sys
 
+import numpy as np
 import pytest
+import statsmodels.api as sm
+from sklearn.metrics import roc_auc_score
 
 from app.cli import main
-from tests.conftest import REPO, write_csv
+from tests.conftest import REPO, simulated_xy, write_csv
+from tests.stats.test_discrimination import delong_direct
 
 
 def run(*args: str, cwd=REPO) -> subprocess.CompletedProcess:
@@ -20,11 +25,35 @@ def test_train_writes_a_verified_artifact_and_prints_the_table(tmp_path, small_c
     out = tmp_path / "m.json"
     result = run("train", "--data", str(small_cohort_csv), "--out", str(out), "--bootstrap", "20")
     assert result.returncode == 0, result.stderr
-    assert "ki67_percent" in result.stdout and "AUC" in result.stdout
+    # The fixture's patients, fitted independently by statsmodels; AUC by scikit-learn, its CI by DeLong's
+    # structural components written out in tests/stats/test_discrimination.py.
+    x, y = simulated_xy(120, 7)
+    reference = sm.Logit(y, sm.add_constant(x)).fit(disp=0, tol=1e-12, method="newton")
+    lp = sm.add_constant(x) @ reference.params
+    auc, variance = delong_direct(y, lp)
+    half_width = 1.959963984540054 * np.sqrt(variance)
     data = json.loads(out.read_text())
     assert data["model_id"] == "m"
     assert data["provenance"]["source"] == "fitted"
     assert data["performance"]["bootstrap_replicates"] == 20
+    assert (data["performance"]["n"], data["performance"]["events"]) == (120, int(y.sum()))
+    names = ["intercept", "surface_depression", "ki67_percent", "cga_positive"]
+    np.testing.assert_allclose([data["coefficients"][n] for n in names], reference.params, rtol=1e-6)
+    # The printed table: model line, header, one row per term (β, SE, OR to the digits shown), then n and AUC.
+    lines = result.stdout.splitlines()
+    assert lines[0] == "model m (fitted)"
+    assert lines[1].split() == ["term", "beta", "SE", "OR", "95%", "CI", "p"]
+    for line, name, beta, se in zip(lines[2:6], names, reference.params, reference.bse, strict=True):
+        fields = line.split()
+        assert fields[0] == name
+        assert float(fields[1]) == pytest.approx(beta, abs=5e-5)
+        assert float(fields[2]) == pytest.approx(se, abs=5e-5)
+        assert float(fields[3]) == pytest.approx(np.exp(beta), abs=5e-4)
+    summary = re.fullmatch(r"n = 120, events = (\d+); AUC (\S+) \(DeLong 95% CI (\S+)–(\S+)\)", lines[6])
+    assert summary is not None, lines[6]
+    assert int(summary[1]) == int(y.sum())
+    assert float(summary[2]) == pytest.approx(roc_auc_score(y, lp), abs=5e-4)
+    assert [float(summary[3]), float(summary[4])] == pytest.approx([auc - half_width, auc + half_width], abs=5e-4)
 
 
 def call(args: list[str]) -> int:

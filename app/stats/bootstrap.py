@@ -28,11 +28,6 @@ from app.stats.discrimination import weighted_auc_sorted
 # Replicates per block: bounds the (draws × block) working arrays to ~4 M cells each.
 _CELLS_PER_BLOCK = 4_000_000
 
-# The bias-corrected calibration curve is a plot: its optimism is averaged
-# over the first CURVE_REPLICATES_MAX usable replicates (rms::calibrate's
-# default is 40), which keeps the smoother, the costliest step, bounded.
-CURVE_REPLICATES_MAX = 200
-
 INDICES = ("auc", "calibration_intercept", "calibration_slope", "citl", "brier")
 
 
@@ -48,7 +43,7 @@ class OptimismResult:
     curve_grid: np.ndarray
     curve_apparent: np.ndarray
     curve_corrected: np.ndarray
-    curve_replicates: int
+    curve_replicates: np.ndarray  # replicates covering each grid point
     seed: int
 
 
@@ -123,19 +118,24 @@ def bootstrap_optimism(*, x: np.ndarray, y: np.ndarray, coef: np.ndarray, replic
     y
         (n,) outcome 0/1.
     coef
-        (1 + p,) the full-data maximum-likelihood estimate (the start of every refit).
+        (1 + p,) the full-data maximum-likelihood estimate.
     replicates
         B, the number of bootstrap samples.
     seed
         Seed of numpy's PCG64 generator: the same seed gives the same result.
 
-    The apparent calibration intercept, CITL and slope of a model on its own
-    data are 0, 0 and 1 by the score equations; the optimism of each is the
-    mean departure of the bootstrap models from that on the original data.
-    Replicates whose refit fails (a predictor constant in the resample, or
-    separation) are left out of the averages, as `rms::validate` does;
-    `replicates_used` says how many remain.  The curve's optimism uses the
-    first `CURVE_REPLICATES_MAX` of them (`curve_replicates`).
+    As `rms::validate` (predab.resample): every replicate is refitted as
+    `lrm.fit` would (`fit_logistic_batch`), and every replicate lrm.fit does
+    not flag as failed counts, separated resamples included; an index that is
+    undefined in a replicate (NaN) leaves only that index's average, which
+    is over the replicates where it is defined.  The apparent calibration
+    intercept, CITL and slope of a model on its own sample are 0, 0 and 1 by
+    definition (rms: `intercept <- 0; shrink <- 1`).  The calibration curve
+    is `rms::calibrate`'s: lowess(iter = 0) on each sample, read at 50 risks
+    from the 5th to the (n − 4)th smallest apparent prediction, a grid point
+    outside a replicate's range of predictions is NA for that replicate
+    (`approx` with rule 1), and each point's optimism averages the
+    replicates that cover it.  `replicates_used` counts the replicates kept.
     """
     x = np.asarray(x, dtype=float)
     y = np.asarray(y, dtype=float)
@@ -155,13 +155,14 @@ def bootstrap_optimism(*, x: np.ndarray, y: np.ndarray, coef: np.ndarray, replic
     }
     rng = np.random.default_rng(seed)
     sums = dict.fromkeys(INDICES, 0.0)
+    counts = dict.fromkeys(INDICES, 0)
     curve_sum = np.zeros_like(grid)
-    curve_used = 0
+    curve_count = np.zeros(grid.size, dtype=int)
     used = 0
     block = max(1, min(replicates, _CELLS_PER_BLOCK // n))
     for start in range(0, replicates, block):
         trials_b, events_b = _bootstrap_block(rng, patterns, y, min(block, replicates - start))
-        fits = fit_logistic_batch(design=design, events=events_b, trials=trials_b, start=coef)
+        fits = fit_logistic_batch(design=design, events=events_b, trials=trials_b)
         ok = fits.converged
         if not ok.any():
             continue
@@ -170,29 +171,29 @@ def bootstrap_optimism(*, x: np.ndarray, y: np.ndarray, coef: np.ndarray, replic
         p = expit(lp)
         original_events = np.broadcast_to(patterns.events[:, None], lp.shape)
         original_trials = np.broadcast_to(patterns.trials[:, None], lp.shape)
-        auc_app = _auc(lp, events_b, trials_b)
-        auc_test = _auc(lp, original_events, original_trials)
         intercept_test, slope_test = fit_intercept_slope_batch(lp=lp, events=patterns.events, trials=patterns.trials)
-        citl_test = fit_offset_intercept_batch(lp=lp, events=patterns.events, trials=patterns.trials)
-        brier_app = _brier(p, events_b, trials_b)
-        brier_test = _brier(p, original_events, original_trials)
-        good = np.isfinite(intercept_test) & np.isfinite(slope_test)
-        sums["auc"] += float(np.sum((auc_app - auc_test)[good]))
-        sums["calibration_intercept"] += float(np.sum(0.0 - intercept_test[good]))
-        sums["calibration_slope"] += float(np.sum(1.0 - slope_test[good]))
-        sums["citl"] += float(np.sum(0.0 - citl_test[good]))
-        sums["brier"] += float(np.sum((brier_app - brier_test)[good]))
-        for b in np.flatnonzero(good)[: CURVE_REPLICATES_MAX - curve_used]:
-            curve_used += 1
-            curve_sum += smooth_at(p=p[:, b], events=events_b[:, b], trials=trials_b[:, b], grid=grid)
-            curve_sum -= smooth_at(p=p[:, b], events=patterns.events, trials=patterns.trials, grid=grid)
-        used += int(good.sum())
-    if used == 0:
-        optimism = dict.fromkeys(INDICES, float("nan"))
-        curve_corrected = np.full_like(grid, np.nan)
-    else:
-        optimism = {k: v / used for k, v in sums.items()}
-        curve_corrected = apparent_curve - curve_sum / curve_used
+        differences = {
+            "auc": _auc(lp, events_b, trials_b) - _auc(lp, original_events, original_trials),
+            "calibration_intercept": apparent["calibration_intercept"] - intercept_test,
+            "calibration_slope": apparent["calibration_slope"] - slope_test,
+            "citl": apparent["citl"]
+            - fit_offset_intercept_batch(lp=lp, events=patterns.events, trials=patterns.trials),
+            "brier": _brier(p, events_b, trials_b) - _brier(p, original_events, original_trials),
+        }
+        for index, difference in differences.items():
+            defined = np.isfinite(difference)
+            sums[index] += float(np.sum(difference[defined]))
+            counts[index] += int(defined.sum())
+        for b in range(lp.shape[1]):
+            train = smooth_at(p=p[:, b], events=events_b[:, b], trials=trials_b[:, b], grid=grid, outside=np.nan)
+            test = smooth_at(p=p[:, b], events=patterns.events, trials=patterns.trials, grid=grid, outside=np.nan)
+            covered = np.isfinite(train) & np.isfinite(test)
+            curve_sum[covered] += (train - test)[covered]
+            curve_count += covered
+        used += int(ok.sum())
+    optimism = {k: sums[k] / counts[k] if counts[k] else float("nan") for k in INDICES}
+    with np.errstate(invalid="ignore", divide="ignore"):
+        curve_corrected = apparent_curve - np.where(curve_count > 0, curve_sum / curve_count, np.nan)
     return OptimismResult(
         apparent=apparent,
         optimism=optimism,
@@ -202,6 +203,6 @@ def bootstrap_optimism(*, x: np.ndarray, y: np.ndarray, coef: np.ndarray, replic
         curve_grid=grid,
         curve_apparent=apparent_curve,
         curve_corrected=curve_corrected,
-        curve_replicates=curve_used,
+        curve_replicates=curve_count,
         seed=seed,
     )

@@ -9,7 +9,7 @@ import numpy as np
 from app.errors import StatisticalError
 from app.stats.batch_logistic import expit, fit_intercept_slope_batch, fit_offset_intercept_batch
 from app.stats.fit import Z_95
-from app.stats.smoothers import loess_quadratic_fit, lowess_fit
+from app.stats.smoothers import loess_interpolate_fit, lowess_fit
 
 
 def logit(p: np.ndarray) -> np.ndarray:
@@ -190,23 +190,45 @@ def smoothed_calibration(*, y: np.ndarray, p: np.ndarray) -> SmoothCalibration:
 
 
 def integrated_calibration_index(*, y: np.ndarray, p: np.ndarray) -> float:
-    """ICI (Austin & Steyerberg 2019): mean |p − p_c| with p_c from loess(y ~ p), degree 2, span 0.75."""
+    """Integrated calibration index: ICI = (1/n) Σᵢ |pᵢ − p̂ᵢ|, the mean over patients.
+
+    p̂ᵢ is the fitted value at pᵢ of R's `loess(y ~ p)` with its defaults
+    (degree 2, span 0.75, family gaussian, `surface = "interpolate"`,
+    cell 0.2), as in the code of Austin & Steyerberg (2019), "The Integrated
+    Calibration Index (ICI) and related metrics for quantifying the
+    calibration of logistic regression models", Stat Med 38:4051-4065.
+    The smoother is `app.stats.smoothers.loess_interpolate_fit` (R's k-d tree
+    and cubic Hermite interpolation between local quadratic fits, not the
+    exact local fit at every patient of `surface = "direct"`).
+    """
     p = np.asarray(p, dtype=float)
-    ux, fitted = loess_quadratic_fit(p, y)
-    return float(np.mean(np.abs(p - np.interp(p, ux, fitted))))
+    ux, fitted = loess_interpolate_fit(p, y)
+    return float(np.mean(np.abs(p - fitted[np.searchsorted(ux, p)])))
 
 
 def calibration_grid(p: np.ndarray, *, points: int = 50) -> np.ndarray:
-    """Where the bias-corrected curve is evaluated: 50 risks between the 1st and 99th percentiles (as rms)."""
-    lo, hi = np.quantile(p, [0.01, 0.99])
-    return np.linspace(lo, hi, points)
+    """Where the bias-corrected curve is read: `rms::calibrate`'s seq(p₍₅₎, p₍ₙ₋₄₎, length = 50).
+
+    p₍ᵢ₎ is the i-th smallest apparent predicted risk (1-based), so the grid
+    leaves out the four most extreme patients at each end.
+    """
+    ordered = np.sort(np.asarray(p, dtype=float))
+    if ordered.size < 11:
+        raise StatisticalError("a calibration curve needs more than 10 patients (rms::calibrate's rule).")
+    return np.linspace(ordered[4], ordered[-5], points)
 
 
-def smooth_at(*, p: np.ndarray, events: np.ndarray, trials: np.ndarray, grid: np.ndarray) -> np.ndarray:
+def smooth_at(
+    *, p: np.ndarray, events: np.ndarray, trials: np.ndarray, grid: np.ndarray, outside: float | None = None
+) -> np.ndarray:
     """The lowess calibration curve evaluated at `grid` (linear interpolation, as rms's `approx`).
 
     Rows are risks with their events out of trials (patients, or covariate
     patterns with multiplicities): lowess on the expanded data, exactly.
+    Grid points beyond the smallest or largest risk get `outside` (NaN for
+    `approx`'s rule = 1, as `rms::calibrate`); None extends the end values.
     """
     ux, fitted = lowess_fit(p, events, weights=trials, aggregated=True)
-    return np.interp(grid, ux, fitted)
+    if outside is None:
+        return np.interp(grid, ux, fitted)
+    return np.interp(grid, ux, fitted, left=outside, right=outside)

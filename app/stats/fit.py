@@ -28,9 +28,10 @@ below which the predictors are called collinear.  Unit-length columns make the c
 units (Ki-67 in % or as a fraction); at a condition number of 1e8 the covariance of the estimates is
 numerically meaningless, while real, merely correlated predictors stay far below it."""
 
-# A predictor whose contribution to the logit spans more than this over its
-# observed range drives fitted risks to 0 or 1: the mark of separation.
-SEPARATION_LOGIT_SPAN = 25.0
+SEPARATION_TOLERANCE = 1e-6
+"""A coefficient counts as infinite when a separating direction of the unit-scaled design reaches this
+far along it (directions are bounded by |βⱼ| ≤ 1; a genuine one reaches well above 1e-3, solver noise
+stays below 1e-8)."""
 
 
 @dataclass(frozen=True)
@@ -110,20 +111,39 @@ def check_event_counts(y: np.ndarray, *, what: str = "the cohort") -> None:
         )
 
 
-def _separating_predictors(x: np.ndarray, y: np.ndarray, names: tuple[str, ...]) -> list[str]:
-    """Predictors that on their own separate the outcome (a zero cell, or a threshold)."""
-    found = []
-    for j, name in enumerate(names):
-        column = x[:, j]
-        ev, ne = column[y == 1], column[y == 0]
-        if np.unique(column).size == 2:
-            lo, hi = np.unique(column)
-            cells = [np.sum(ev == lo), np.sum(ev == hi), np.sum(ne == lo), np.sum(ne == hi)]
-            if min(cells) == 0:
-                found.append(name)
-        elif ev.min() >= ne.max() or ev.max() <= ne.min():
-            found.append(name)
-    return found
+def separated_predictors(x: np.ndarray, y: np.ndarray, names: tuple[str, ...]) -> list[str]:
+    """Predictors whose maximum-likelihood coefficient is infinite: (quasi-)complete separation.
+
+    Konis (2007), as R's `detectseparation`: with sᵢ = 2yᵢ − 1 and x̃ᵢ = (1, xᵢ)
+    (columns scaled to unit length), the MLE is finite exactly when the only
+    β with sᵢx̃ᵢᵀβ ≥ 0 for every patient is β = 0 (Albert & Anderson 1984);
+    any other such β is a direction along which the likelihood keeps
+    rising.  Coefficient j is infinite when some such direction has βⱼ ≠ 0:
+    two linear programmes per coefficient (max and min of βⱼ over those β,
+    within |β| ≤ 1).  The design must have full rank (checked before), so no
+    direction leaves every sᵢx̃ᵢᵀβ at 0.  Separation by a combination of
+    predictors is found as well as by one alone; a patient with an extreme
+    value (a G3 lesion with Ki-67 95 %) is not separation unless the outcome
+    really is perfectly predicted.
+    """
+    from scipy.optimize import linprog
+
+    design = np.column_stack([np.ones(x.shape[0]), x])
+    design = design / np.linalg.norm(design, axis=0)
+    signed = (2.0 * np.asarray(y, dtype=float) - 1.0)[:, None] * design
+    k = design.shape[1]
+    infinite = []
+    for j in range(k):
+        for direction in (1.0, -1.0):
+            objective = np.zeros(k)
+            objective[j] = -direction  # linprog minimises: −βⱼ to maximise βⱼ
+            result = linprog(
+                objective, A_ub=-signed, b_ub=np.zeros(signed.shape[0]), bounds=[(-1.0, 1.0)] * k, method="highs"
+            )
+            if result.status == 0 and -result.fun > SEPARATION_TOLERANCE:
+                infinite.append(j)
+                break
+    return [names[j - 1] for j in infinite if j > 0]
 
 
 def collinear_predictors(x: np.ndarray, names: tuple[str, ...]) -> list[str]:
@@ -187,7 +207,7 @@ def fit_logistic(*, x: np.ndarray, y: np.ndarray, names: tuple[str, ...] | list[
     collinear = collinear_predictors(x, names)
     if collinear:
         raise CollinearityError(_collinearity_message(collinear))
-    separating = _separating_predictors(x, y, names)
+    separating = separated_predictors(x, y, names)
     if separating:
         raise SeparationError(_separation_message(separating))
     design = np.column_stack([np.ones(y.size), x])
@@ -203,15 +223,11 @@ def fit_logistic(*, x: np.ndarray, y: np.ndarray, names: tuple[str, ...] | list[
                 "this cohort, so their separate effects cannot be estimated. Leave one out with --predictors."
             ) from None
     coef = np.asarray(result.params, dtype=float)
-    spans = np.abs(coef[1:]) * np.ptp(x, axis=0)
-    runaway = [names[j] for j in np.flatnonzero(spans > SEPARATION_LOGIT_SPAN)]
-    fitted = np.asarray(result.predict(), dtype=float)
-    if runaway or np.min(np.minimum(fitted, 1 - fitted)) < 1e-10:
-        raise SeparationError(_separation_message(runaway or list(names)))
     if not result.mle_retvals.get("converged", False):
         raise ConvergenceError(
-            "the maximum-likelihood fit did not converge in 100 Newton steps. Check for extreme predictor "
-            "values (e.g. Ki-67 typed as a fraction or with a misplaced decimal point) and try again."
+            "the maximum-likelihood fit did not converge in 100 Newton steps, although the data are neither "
+            "separated nor collinear. This is unusual: please report it with the cohort's summary (n, events, "
+            "the range of each predictor)."
         )
     cov = np.asarray(result.cov_params(), dtype=float)
     cov = (cov + cov.T) / 2  # an inverse computed by BLAS is symmetric only to rounding
@@ -229,11 +245,11 @@ def fit_logistic(*, x: np.ndarray, y: np.ndarray, names: tuple[str, ...] | list[
 
 
 def _separation_message(names: list[str]) -> str:
+    listed = ", ".join(f"'{n}'" for n in names)
+    which = f"{listed} predicts" if len(names) == 1 else f"a combination of {listed} predicts"
     return (
-        "perfect or quasi-complete separation: "
-        + ", ".join(f"'{n}'" for n in names)
-        + " predict(s) the outcome (almost) without error in this cohort, so the maximum-likelihood "
-        "coefficients do not exist (they run off to infinity). Check the coding of that column and of "
-        "non_curative_resection; with real separation, collect more patients, merge sparse categories or "
-        "use a penalised (Firth) fit outside this tool."
+        f"perfect or quasi-complete separation: {which} the outcome without error for part or all of this "
+        "cohort, so the maximum-likelihood coefficients of those predictors do not exist (they run off to "
+        "infinity). Check the coding of those columns and of non_curative_resection; with real separation, "
+        "collect more patients, merge sparse categories or use a penalised (Firth) fit outside this tool."
     )

@@ -17,11 +17,13 @@ import numpy as np
 import app
 from app.errors import UserInputError
 from app.model.nomogram import build_nomogram
-from app.stats.bootstrap import CURVE_REPLICATES_MAX, bootstrap_optimism
+from app.stats.batch_logistic import expit, fit_offset_intercept_batch
+from app.stats.bootstrap import bootstrap_optimism
 from app.stats.cohort import COLUMNS, OUTCOME, Cohort
-from app.stats.fit import CoefficientRow, LogisticFit, fit_logistic
+from app.stats.fit import CoefficientRow, LogisticFit, coefficient_rows, fit_logistic
 from app.stats.performance import apparent_performance
 from app.stats.performance import finite as _finite
+from app.stats.samplesize import cox_snell_r2, development_sample_size
 
 MODEL_POPULATION_MAX_DIAMETER_MM = 20.0
 
@@ -156,11 +158,6 @@ def artifact_body(
     }
 
 
-def coefficient_table(fit: LogisticFit) -> list[dict[str, Any]]:
-    """The artifact's coefficient table (β, SE, OR and its CI, z, p)."""
-    return table_as_dicts(fit.table())
-
-
 def table_as_dicts(rows: list[CoefficientRow]) -> list[dict[str, Any]]:
     return [
         {
@@ -176,6 +173,104 @@ def table_as_dicts(rows: list[CoefficientRow]) -> list[dict[str, Any]]:
     ]
 
 
+RECOMMENDED_EVENTS_PER_PARAMETER = 10
+"""The old rule of thumb, reported beside Riley's criteria, which supersede it (Riley et al., BMJ 2020)."""
+
+OVERFITTING_SLOPE = 0.9
+"""An optimism-corrected calibration slope below this means predictions are too extreme for new patients
+(the target shrinkage of Riley's criterion 1)."""
+
+
+def information_summary(fit: LogisticFit) -> dict[str, Any]:
+    """Events per parameter and Riley's criteria 1–3 for this fit's prevalence and apparent R²_CS.
+
+    R²_CS = 1 − exp(−LR/n) with LR = 2(ln L − ln L_null), ln L_null = n(φ ln φ + (1 − φ) ln(1 − φ)).
+    The apparent R²_CS is what Riley et al. suggest when the model is already fitted; it is itself
+    optimistic, so the criteria it gives are if anything too lenient.
+    """
+    n, events = fit.n, fit.events
+    prevalence = events / n
+    parameters = len(fit.predictors)
+    null_loglik = n * (prevalence * math.log(prevalence) + (1 - prevalence) * math.log(1 - prevalence))
+    r2 = cox_snell_r2(likelihood_ratio=2.0 * (fit.loglik_ - null_loglik), n=n)
+    summary: dict[str, Any] = {
+        "parameters": parameters,
+        "events_per_parameter": events / parameters,
+        "r2_cox_snell": r2,
+        "riley": None,
+    }
+    if r2 > 0:
+        criteria = development_sample_size(parameters=parameters, prevalence=prevalence, r2_cs=r2)
+        summary["riley"] = {
+            "criterion_1": criteria.criterion_1,
+            "criterion_2": criteria.criterion_2,
+            "criterion_3": criteria.criterion_3,
+            "minimum": criteria.minimum,
+            "max_r2_cox_snell": criteria.max_r2_cs,
+            "met": n >= criteria.minimum,
+        }
+    return summary
+
+
+def information_notices(summary: dict[str, Any], *, n: int, corrected_slope: float | None) -> list[str]:
+    """Warnings a developer must read before using the model: too little information, overfitting."""
+    notices = []
+    epp = summary["events_per_parameter"]
+    if epp < RECOMMENDED_EVENTS_PER_PARAMETER:
+        notices.append(
+            f"warning: only {epp:.1f} events per predictor parameter (fewer than "
+            f"{RECOMMENDED_EVENTS_PER_PARAMETER}): the coefficients will be overfitted."
+        )
+    riley = summary["riley"]
+    if riley is not None and not riley["met"]:
+        notices.append(
+            f"warning: {n} patients are fewer than the {riley['minimum']} that Riley et al.'s criteria ask for "
+            f"(shrinkage ≥ 0.9: {riley['criterion_1']}; small optimism in R²: {riley['criterion_2']}; precise "
+            f"overall risk: {riley['criterion_3']}; with R²_CS {summary['r2_cox_snell']:.3f} and "
+            f"{summary['parameters']} parameters)."
+        )
+    if corrected_slope is not None and corrected_slope < OVERFITTING_SLOPE:
+        notices.append(
+            f"warning: the optimism-corrected calibration slope is {corrected_slope:.2f} (below "
+            f"{OVERFITTING_SLOPE}): predictions will be too extreme for new patients. Consider "
+            "--shrinkage bootstrap, or more patients."
+        )
+    return notices
+
+
+SHRINKAGE_METHOD = (
+    " Uniform shrinkage (Steyerberg 2019, ch. 13): every coefficient but the intercept multiplied by the "
+    "optimism-corrected calibration slope {factor:.4f}, the intercept re-estimated with the shrunk linear "
+    "predictor as an offset; covariance by the delta method (slopes factor^2·V; intercept 1/Σp(1-p) plus the "
+    "slopes' variance carried through the re-estimation). The optimism-corrected indices are those of the "
+    "maximum-likelihood model; the apparent figures are the shrunk model's."
+)
+
+
+def shrink_uniformly(
+    *, x: np.ndarray, y: np.ndarray, coef: np.ndarray, cov: np.ndarray, factor: float
+) -> tuple[np.ndarray, np.ndarray]:
+    """Coefficients βⱼ·s with the intercept re-estimated, and their covariance.
+
+    The intercept a solves Σ(yᵢ − expit(a + s·xᵢᵀβ)) = 0.  Its dependence on β, by implicit
+    differentiation, is g = ∂a/∂β = −s·Σwᵢxᵢ / Σwᵢ (wᵢ = pᵢ(1 − pᵢ)); so Var(a) ≈ 1/Σw + g V g',
+    Cov(a, sβ) = s·g V, Var(sβ) = s²V, with V the slopes' block of the fit's covariance.
+    """
+    if not (math.isfinite(factor) and factor > 0):
+        raise UserInputError(f"--shrinkage bootstrap needs a positive corrected slope; the bootstrap gave {factor}.")
+    offset = factor * (x @ coef[1:])
+    intercept = float(fit_offset_intercept_batch(lp=offset[:, None], events=y)[0])
+    p = expit(intercept + offset)
+    w = p * (1 - p)
+    gradient = -factor * (w @ x) / w.sum()
+    slopes = cov[1:, 1:]
+    shrunk = np.empty_like(cov)
+    shrunk[0, 0] = 1.0 / w.sum() + gradient @ slopes @ gradient
+    shrunk[0, 1:] = shrunk[1:, 0] = factor * (gradient @ slopes)
+    shrunk[1:, 1:] = factor**2 * slopes
+    return np.concatenate([[intercept], factor * coef[1:]]), shrunk
+
+
 def train_artifact(
     *,
     cohort: Cohort,
@@ -187,6 +282,7 @@ def train_artifact(
     created_at: str | None = None,
     title: str = "Risk of non-curative (non-R0) endoscopic resection of rectal NETs ≤20 mm",
     notes: str = "",
+    shrinkage: str = "none",
 ) -> tuple[dict[str, Any], list[str]]:
     """Fit and internally validate; return the artifact data (without its digest) and notices.
 
@@ -196,29 +292,40 @@ def train_artifact(
     check_predictor_names(predictors)
     if bootstrap < 0:
         raise UserInputError("--bootstrap must be 0 or more replicates (1000 is the default).")
+    if shrinkage not in ("none", "bootstrap"):
+        raise UserInputError(f"--shrinkage must be 'none' or 'bootstrap' (got '{shrinkage}').")
+    if shrinkage == "bootstrap" and bootstrap == 0:
+        raise UserInputError(
+            "--shrinkage bootstrap needs the bootstrap's corrected slope: use --bootstrap 200 or more."
+        )
     selection = cohort.complete_case([*predictors, OUTCOME], max_diameter_mm=MODEL_POPULATION_MAX_DIAMETER_MM)
     x = np.column_stack([selection.columns[name] for name in predictors])
     y = selection.columns[OUTCOME]
     fit = fit_logistic(x=x, y=y, names=predictors)
-    lp = fit.linear_predictor(x)
+    optimism = bootstrap_optimism(x=x, y=y, coef=fit.coef_, replicates=bootstrap, seed=seed) if bootstrap else None
+    corrected = optimism.corrected if optimism else {}
+    coef, cov = fit.coef_, fit.cov_
+    if shrinkage == "bootstrap":
+        assert optimism is not None
+        coef, cov = shrink_uniformly(x=x, y=y, coef=fit.coef_, cov=fit.cov_, factor=corrected["calibration_slope"])
+    lp = coef[0] + sum(x[:, j] * coef[j + 1] for j in range(x.shape[1]))
     figures, curves = apparent_performance(y=y, lp=lp)
-    # On its own data a maximum-likelihood fit with an intercept has Σy = Σp and slope 1 by its score
-    # equations: written exactly, not as the ±1e-15 the recalibration fits return (noise that differs
+    # The intercept's score equation makes Σy = Σp, so calibration-in-the-large is exactly 0 on the
+    # development data; for the maximum-likelihood fit the slope's makes the calibration intercept 0 and
+    # slope 1 too.  Written exactly, not as the ±1e-15 the recalibration fits return (noise that differs
     # between CPUs).
     figures["calibration_in_the_large"] = 0.0
-    figures["calibration_intercept"] = 0.0
-    figures["calibration_slope"] = 1.0
-
-    optimism = None
-    if bootstrap > 0:
-        optimism = bootstrap_optimism(x=x, y=y, coef=fit.coef_, replicates=bootstrap, seed=seed)
+    if shrinkage == "none":
+        figures["calibration_intercept"] = 0.0
+        figures["calibration_slope"] = 1.0
+    if optimism is not None and shrinkage == "none":
+        # The curve's optimism is that of the maximum-likelihood model; it does not describe a shrunk one.
         curves["calibration"]["bias_corrected"] = {
             "predicted": optimism.curve_grid.tolist(),
             "apparent": optimism.curve_apparent.tolist(),
             "corrected": [_finite(v) for v in optimism.curve_corrected],
-            "replicates": optimism.curve_replicates,
+            "replicates": optimism.curve_replicates.tolist(),
         }
-    corrected = optimism.corrected if optimism else {}
     performance = {
         **figures,
         "auc_optimism_corrected": _finite(corrected["auc"]) if optimism else None,
@@ -231,21 +338,26 @@ def train_artifact(
         "bootstrap_replicates_used": optimism.replicates_used if optimism else 0,
         "bootstrap_seed": seed,
     }
+    information = information_summary(fit)
+    performance["information"] = information
     specs = predictor_specs(predictors, selection.columns)
-    coefficients = {name: float(value) for name, value in zip(fit.names, fit.coef_, strict=True)}
+    coefficients = {name: float(value) for name, value in zip(fit.names, coef, strict=True)}
     notices = cohort.notices() + [f"{cohort.source_name}: {selection.describe()}."]
+    notices += information_notices(
+        information, n=fit.n, corrected_slope=performance["calibration_slope_optimism_corrected"]
+    )
     if optimism and optimism.replicates_used < bootstrap:
         notices.append(
             f"{bootstrap - optimism.replicates_used} of {bootstrap} bootstrap refits failed (a predictor constant "
-            "in the resample, or separation) and were left out of the optimism averages."
+            "in the resample) and were left out of the optimism averages, as rms::validate does."
         )
     artifact = artifact_body(
         model_id=model_id,
         title=title,
         specs=specs,
         coefficients=coefficients,
-        covariance=fit.cov_,
-        coefficient_rows_=coefficient_table(fit),
+        covariance=cov,
+        coefficient_rows_=table_as_dicts(coefficient_rows(fit.names, coef, cov)),
         performance=performance,
         curves=curves,
         provenance={
@@ -264,10 +376,17 @@ def train_artifact(
             },
             "method": (
                 "Maximum-likelihood logistic regression (statsmodels Logit); Wald CIs; AUC with DeLong CI; "
-                f"Harrell's bootstrap optimism correction with B = {bootstrap} (seed {seed}); "
-                f"bias-corrected calibration curve from the first {min(bootstrap, CURVE_REPLICATES_MAX)} usable "
-                "replicates."
+                f"Harrell's bootstrap optimism correction with B = {bootstrap} (seed {seed}), as rms::validate: "
+                "each replicate refitted by lrm.fit's Newton-Raphson (rms 6.5-0: deviance change <= 0.025, at most "
+                "11 steps, linear predictor clamped to +/-30), so that separated resamples count with large finite "
+                "coefficients; replicates lrm.fit flags as failed (singular information) are left out. "
+                "Bias-corrected calibration curve as rms::calibrate: lowess (iter = 0) at 50 risks from the 5th to "
+                "the (n-4)th smallest prediction, each point averaged over the replicates that cover it."
+                + (SHRINKAGE_METHOD.format(factor=corrected["calibration_slope"]) if shrinkage == "bootstrap" else "")
             ),
+            "shrinkage": {"method": shrinkage, "factor": corrected["calibration_slope"]}
+            if shrinkage == "bootstrap"
+            else {"method": "none"},
         },
     )
     return artifact, notices

@@ -14,11 +14,13 @@ from typing import Any
 
 import numpy as np
 
+from app.errors import StatisticalError
 from app.model.artifact import ModelArtifact
 from app.stats.batch_logistic import expit
 from app.stats.cohort import OUTCOME, Cohort, CohortError
 from app.stats.fit import Z_95, check_event_counts
 from app.stats.performance import apparent_performance
+from app.stats.updating import candidate_updates, closed_test, model_arrays
 
 MODEL_POPULATION_MAX_DIAMETER_MM = 20.0
 # Fewer events than this make validation estimates imprecise (Collins, Ogundimu & Altman 2016).
@@ -36,12 +38,6 @@ class ValidationData:
     n_total: int
     selection_note: str
     out_of_range: dict[str, int]
-
-
-def model_arrays(artifact: ModelArtifact) -> tuple[list[str], np.ndarray]:
-    names = [p.name for p in artifact.predictors]
-    coef = np.array([artifact.coefficients[n] for n in ("intercept", *names)])
-    return names, coef
 
 
 def prepare(artifact: ModelArtifact, cohort: Cohort) -> ValidationData:
@@ -144,6 +140,29 @@ def _verdicts(
     return verdicts
 
 
+def updating_advice(artifact: ModelArtifact, data: ValidationData) -> dict[str, Any]:
+    """The update `recalibrate --method auto` would choose on these data, with its closed-test p-values.
+
+    One procedure for both commands, so that the report never advises one update while
+    `recalibrate` makes another.  When a refit is impossible here (separation or collinearity in
+    the local cohort), closed testing cannot run and the advice says so.
+    """
+    try:
+        updates = candidate_updates(artifact, data.x, data.y, data.lp, methods=("intercept", "logistic", "refit"))
+    except StatisticalError as exc:
+        return {"method": None, "tests": [], "reason": str(exc)}
+    method, tests = closed_test(updates, len(artifact.predictors))
+    return {"method": method, "tests": tests, "reason": None}
+
+
+def _updating_verdict(updating: dict[str, Any]) -> dict[str, Any]:
+    if updating["method"] is None:
+        return {"property": "updating", "code": "update_unknown", "values": {"reason": updating["reason"]}}
+    last = updating["tests"][-1]
+    values = {"lr_chi2": last["lr_chi2"], "df": last["df"], "p": last["p"]}
+    return {"property": "updating", "code": f"update_{updating['method']}", "values": values}
+
+
 def validate_artifact(*, artifact: ModelArtifact, cohort: Cohort) -> dict[str, Any]:
     """All figures, curves and verdicts of an external validation, ready for JSON and the report."""
     data = prepare(artifact, cohort)
@@ -163,13 +182,19 @@ def validate_artifact(*, artifact: ModelArtifact, cohort: Cohort) -> dict[str, A
         "non_events": np.histogram(p[y == 0], bins=edges)[0].tolist(),
         "counts": np.histogram(p, bins=edges)[0].tolist(),
     }
-    development_auc = artifact.performance.auc
+    # The development AUC a new cohort should reach is the optimism-corrected one: the apparent AUC is
+    # flattered by fitting and testing on the same patients.
+    development_auc = artifact.performance.auc_optimism_corrected or artifact.performance.auc
+    updating = updating_advice(artifact, data)
     return {
         "model": {
             "id": artifact.model_id,
             "sha256": artifact.sha256,
             "source": artifact.provenance.source,
             "development_auc": development_auc,
+            "development_auc_kind": "optimism-corrected"
+            if artifact.performance.auc_optimism_corrected is not None
+            else "apparent",
             "development_n": artifact.performance.n,
         },
         "cohort": {
@@ -182,5 +207,7 @@ def validate_artifact(*, artifact: ModelArtifact, cohort: Cohort) -> dict[str, A
         },
         "figures": figures,
         "curves": curves,
-        "verdicts": _verdicts(figures, development_auc, events, int(y.size) - events, data.out_of_range),
+        "updating": updating,
+        "verdicts": _verdicts(figures, development_auc, events, int(y.size) - events, data.out_of_range)
+        + [_updating_verdict(updating)],
     }

@@ -4,13 +4,14 @@ from __future__ import annotations
 
 import json
 import re
+import urllib.parse
 import urllib.request
 from urllib.parse import urlparse
 
 import pytest
 
 from tests.browser.conftest import SCREENSHOTS, wait_until
-from tests.conftest import REPO
+from tests.conftest import REPO, by_id, text_of
 
 AXE = (REPO / "tests" / "browser" / "vendor" / "axe.min.js").read_text(encoding="utf-8")
 
@@ -171,4 +172,9 @@ def test_copy_summary_puts_one_line_on_the_clipboard(browser_context_factory, se
     copied = page.evaluate("navigator.clipboard.readText()")
     assert "\n" not in copied.strip()
     assert re.search(r"\d+\.\d %", copied) and "rnet-demo-v1" in copied and "Ki-67 4.5 %" in copied
+    # Word for word the line the server renders for the same findings (the no-JavaScript page).
+    form = urllib.parse.urlencode({"surface_depression": "1", "ki67_percent": "4.5", "cga_positive": "1"}).encode()
+    with urllib.request.urlopen(urllib.request.Request(server.url + "/", data=form)) as response:
+        rendered = text_of(by_id(response.read().decode("utf-8"), "summary-text"))
+    assert copied.strip() == rendered
     page.close()

@@ -29,6 +29,9 @@ def models(draw) -> Model:
     }
     if all(abs(coefficients[k]) < 1e-6 for k in ("surface_depression", "ki67_percent", "cga_positive")):
         coefficients["surface_depression"] = 1.0
+    # Axes that start above 0 as well: the scale uses the axis length hi − lo, not hi.
+    ki67_lo = draw(st.sampled_from([0, 2, 5]))
+    ki67_hi = ki67_lo + draw(st.sampled_from([10, 15, 20, 37]))
     spec = {
         "model_id": "property",
         "reference": "generated",
@@ -37,7 +40,7 @@ def models(draw) -> Model:
             {
                 "name": "ki67_percent",
                 "kind": "continuous",
-                "nomogram_range": [0, draw(st.sampled_from([10, 15, 20, 37]))],
+                "nomogram_range": [ki67_lo, ki67_hi],
             },
             {"name": "cga_positive", "kind": "binary"},
         ],
@@ -46,6 +49,25 @@ def models(draw) -> Model:
     }
     data, _ = artifact_from_spec(spec, created_at="2026-01-01T00:00:00Z")
     return Model(ModelArtifact.model_validate(with_digest(data)))
+
+
+# The artifact stores the scale and each axis's lowest contribution to 8 significant digits; the
+# reference below recomputes them from the coefficients, so a point value agrees to ~1e-8 of the
+# logit terms it is made of (s·|βx| + s·|min βx|).
+POINTS_RTOL = 1e-7
+
+
+def nomogram_points(model: Model, values: dict[str, float]) -> dict[str, tuple[float, float]]:
+    """(points, tolerance) per finding from STATISTICS.md's definition, the artifact's coefficients and axes:
+    rⱼ = |βⱼ|·(hiⱼ − loⱼ), s = 100 / max rⱼ, points = s·(βⱼx − min(βⱼ·loⱼ, βⱼ·hiⱼ))."""
+    beta = model.artifact.coefficients
+    ranges = {p.name: p.nomogram_range for p in model.artifact.predictors}
+    scale = 100 / max(abs(beta[n]) * (hi - lo) for n, (lo, hi) in ranges.items())
+    out = {}
+    for name, (lo, hi) in ranges.items():
+        term, lowest = beta[name] * values[name], min(beta[name] * lo, beta[name] * hi)
+        out[name] = (scale * (term - lowest), POINTS_RTOL * scale * (abs(term) + abs(lowest)) + 1e-12)
+    return out
 
 
 PROPERTY_SETTINGS = settings(max_examples=150, deadline=None, suppress_health_check=[HealthCheck.too_slow])
@@ -57,7 +79,11 @@ def test_probability_ci_and_points(model, d, k, c):
     result = model.predict({"surface_depression": d, "ki67_percent": k, "cga_positive": c})
     assert 0.0 < result.probability < 1.0
     assert result.ci95[0] <= result.probability <= result.ci95[1]
-    assert math.isclose(result.total_points, sum(result.points.values()), rel_tol=1e-12, abs_tol=1e-9)
+    expected = nomogram_points(model, {"surface_depression": d, "ki67_percent": k, "cga_positive": c})
+    for name, (points, tolerance) in expected.items():
+        assert abs(result.points[name] - points) <= tolerance, name
+    total, tolerance = sum(v for v, _ in expected.values()), sum(t for _, t in expected.values())
+    assert abs(result.total_points - total) <= tolerance
     # The nomogram's numbers are stored to 8 significant digits apart from the coefficients: the points
     # axis reproduces the risk to ~1e-8 (|Δlp| ≤ 5e-9·(|lp₀| + T/s) ≈ 1e-7, times p(1 − p) ≤ ¼).
     assert math.isclose(model.probability_from_points(result.total_points), result.probability, abs_tol=1e-7)

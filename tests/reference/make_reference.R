@@ -19,46 +19,7 @@ ties_csv <- file.path(out_dir, "ties-cohort.csv")
 json_out <- file.path(out_dir, "r_reference.json")
 if (!file.exists(demo_csv)) stop("run from the repository root: ", demo_csv, " not found")
 
-# ---------------------------------------------------------------- JSON writer
-# Named list -> object; unnamed list -> array; numeric/logical/character
-# vector of length 1 -> scalar, longer (or wrapped in I()) -> array.
-# NA/NaN/Inf -> null.  Doubles with %.17g (exact round trip).
-json_scalar <- function(v) {
-  if (is.null(v) || length(v) == 0) return("null")
-  if (is.na(v)) return("null")
-  if (is.logical(v)) return(if (v) "true" else "false")
-  if (is.character(v) || is.factor(v)) {
-    s <- as.character(v)
-    s <- gsub("\\\\", "\\\\\\\\", s)
-    s <- gsub("\"", "\\\\\"", s)
-    s <- gsub("\n", "\\\\n", s)
-    return(paste0("\"", s, "\""))
-  }
-  if (is.numeric(v)) {
-    if (!is.finite(v)) return("null")
-    if (is.integer(v)) return(sprintf("%d", v))
-    return(sprintf("%.17g", v))
-  }
-  stop("cannot write ", class(v))
-}
-to_json <- function(x, indent = 0) {
-  pad <- strrep(" ", indent + 2)
-  end <- strrep(" ", indent)
-  if (is.list(x)) {
-    if (length(x) == 0) return(if (is.null(names(x))) "[]" else "{}")
-    parts <- vapply(x, to_json, "", indent = indent + 2)
-    if (!is.null(names(x))) {
-      parts <- paste0(vapply(names(x), json_scalar, ""), ": ", parts)
-      return(paste0("{\n", pad, paste(parts, collapse = paste0(",\n", pad)), "\n", end, "}"))
-    }
-    return(paste0("[\n", pad, paste(parts, collapse = paste0(",\n", pad)), "\n", end, "]"))
-  }
-  if (is.matrix(x)) return(to_json(lapply(seq_len(nrow(x)), function(i) I(unname(x[i, ]))), indent))
-  force_array <- inherits(x, "AsIs")
-  x <- unclass(x)
-  if (length(x) == 1 && !force_array) return(json_scalar(unname(x)))
-  paste0("[", paste(vapply(unname(as.list(x)), json_scalar, ""), collapse = ", "), "]")
-}
+source(file.path("tests", "reference", "json_writer.R"))
 num <- function(x) I(unname(as.numeric(x)))  # always an array
 named_numbers <- function(x) as.list(setNames(as.numeric(x), names(x)))
 
@@ -155,8 +116,10 @@ analyse <- function(d, predictors, grid = NULL, boot = 0) {
     }
   )
   lo_fit <- unname(fitted(lo))
+  # ICI as Austin & Steyerberg (2019) publish it: loess with R's defaults (surface = "interpolate").
   res$loess <- c(per_unique(p, lo_fit), list(
-    ici = mean(abs(lo_fit - p)),
+    ici_direct = mean(abs(lo_fit - p)),
+    ici = mean(abs(fitted(loess(y ~ p)) - p)),
     warnings = I(loess_warnings)
   ))
 

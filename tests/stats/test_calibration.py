@@ -52,21 +52,36 @@ def test_calibration_slope_equals_logistic_refit_on_lp(miscalibrated):
     assert slope.value == pytest.approx(0.7, abs=0.2)  # the simulated miscalibration is found
 
 
-def test_brier_and_scaled_brier(miscalibrated):
+def test_brier_equals_scikit_learn(miscalibrated):
     y, lp = miscalibrated
     p = 1 / (1 + np.exp(-lp))
     assert brier_score(y=y, p=p) == pytest.approx(brier_score_loss(y, p), abs=1e-12)
-    assert scaled_brier(y=y, p=p) == pytest.approx(1 - brier_score_loss(y, p) / (y.mean() * (1 - y.mean())))
-    assert observed_expected(y=y, p=p) == pytest.approx(y.sum() / p.sum())
 
 
-def test_spiegelhalter_is_zero_for_perfectly_balanced_predictions():
-    # p = 0.5 everywhere gives 1 - 2p = 0: the statistic's denominator vanishes; use a worked example instead.
-    y = np.array([1, 0, 0, 1, 0])
-    p = np.array([0.8, 0.3, 0.1, 0.6, 0.4])
-    numerator = sum((yi - pi) * (1 - 2 * pi) for yi, pi in zip(y, p, strict=True))
-    denominator = np.sqrt(sum((1 - 2 * pi) ** 2 * pi * (1 - pi) for pi in p))
-    assert spiegelhalter_z(y=y, p=p).statistic == pytest.approx(numerator / denominator)
+# Five patients worked by hand for the figures below.
+HAND_Y = np.array([1, 0, 0, 1, 0])
+HAND_P = np.array([0.8, 0.3, 0.1, 0.6, 0.4])
+
+
+def test_brier_scaled_brier_and_observed_expected_worked_by_hand():
+    """(p − y)²: 0.04, 0.09, 0.01, 0.16, 0.16; Brier = 0.46 / 5 = 0.092.
+    ȳ = 0.4, ȳ(1 − ȳ) = 0.24; scaled Brier = 1 − 0.092 / 0.24 = 0.616667.
+    O/E = Σy / Σp = 2 / 2.2 = 0.909091."""
+    assert brier_score(y=HAND_Y, p=HAND_P) == pytest.approx(0.092, abs=1e-12)
+    assert scaled_brier(y=HAND_Y, p=HAND_P) == pytest.approx(1 - 0.092 / 0.24, abs=1e-12)
+    assert observed_expected(y=HAND_Y, p=HAND_P) == pytest.approx(2 / 2.2, abs=1e-12)
+
+
+def test_spiegelhalter_worked_by_hand():
+    """(y − p)(1 − 2p): 0.2·(−0.6) = −0.12, −0.3·0.4 = −0.12, −0.1·0.8 = −0.08, 0.4·(−0.2) = −0.08,
+    −0.4·0.2 = −0.08; sum −0.48.
+    (1 − 2p)²p(1 − p): 0.36·0.16 = 0.0576, 0.16·0.21 = 0.0336, 0.64·0.09 = 0.0576, 0.04·0.24 = 0.0096,
+    0.04·0.24 = 0.0096; sum 0.168, root 0.409878.
+    z = −0.48 / 0.409878 = −1.171080; two-sided p = 2·Φ(−1.171080) = 0.241567.
+    (p = 0.5 everywhere would make 1 − 2p = 0 and the statistic undefined.)"""
+    result = spiegelhalter_z(y=HAND_Y, p=HAND_P)
+    assert result.statistic == pytest.approx(-1.1710800875382397, rel=1e-12)
+    assert result.p == pytest.approx(0.24156658696897293, rel=1e-9)
 
 
 def test_hosmer_lemeshow_worked_example():

@@ -132,3 +132,24 @@ def test_short_row_is_reported(tmp_path):
     path.write_text("surface_depression,ki67_percent\n1,2\n0\n", encoding="utf-8")
     with pytest.raises(CohortError, match=r"row 3, column '\(whole row\)'"):
         read_cohort(path)
+
+
+@pytest.mark.parametrize("value", ["0", "0.0", "-0", "-2", "200.5"])
+def test_tumour_diameter_must_be_above_0_mm(tmp_path, value):
+    """A lesion has a size: 0 mm is a data-entry error (the dictionary allows >0), named by row and column."""
+    path = write_csv(
+        tmp_path / "c.csv", ["surface_depression", "tumor_diameter_mm"], [["1", "5"], ["0", value], ["1", "12"]]
+    )
+    with pytest.raises(CohortError) as caught:
+        read_cohort(path)
+    assert [(e.row, e.column, e.value) for e in caught.value.errors] == [(3, "tumor_diameter_mm", value)]
+    assert str(caught.value) == (
+        "c.csv: 1 bad value(s) (tumor_diameter_mm 1). Fix them and run again:\n"
+        f"  row 3, column 'tumor_diameter_mm': '{value}' is not allowed (expected a number from >0 to 200)"
+    )
+
+
+@pytest.mark.parametrize(("value", "expected"), [("0.1", 0.1), ("20", 20.0), ("25", 25.0), ("200", 200.0)])
+def test_tumour_diameter_above_0_is_read(tmp_path, value, expected):
+    path = write_csv(tmp_path / "c.csv", ["surface_depression", "tumor_diameter_mm"], [["1", value]])
+    assert read_cohort(path).columns["tumor_diameter_mm"].tolist() == [expected]

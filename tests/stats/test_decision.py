@@ -1,6 +1,8 @@
-"""Net benefit against the dcurves package (MSKCC)."""
+"""Net benefit against the dcurves package (MSKCC) and a decision curve worked by hand."""
 
 from __future__ import annotations
+
+import warnings
 
 import numpy as np
 import pandas as pd
@@ -19,33 +21,60 @@ def data():
     return y, p
 
 
-def test_net_benefit_equals_dcurves(data):
-    import warnings
-
-    y, p = data
+def dcurves_table(y: np.ndarray, p: np.ndarray, thresholds: np.ndarray) -> pd.DataFrame:
     with warnings.catch_warnings():
         warnings.simplefilter("ignore")  # dcurves/pandas deprecation noise is not ours
         from dcurves import dca
 
-        table = dca(
-            data=pd.DataFrame({"y": y, "p": p}),
-            outcome="y",
-            modelnames=["p"],
-            thresholds=np.round(np.arange(0.01, 1.0, 0.01), 2),
-        )
+        return dca(data=pd.DataFrame({"y": y, "p": p}), outcome="y", modelnames=["p"], thresholds=thresholds)
+
+
+def test_net_benefit_equals_dcurves(data):
+    y, p = data
+    table = dcurves_table(y, p, np.round(np.arange(0.01, 1.0, 0.01), 2))
     ours = decision_curve(y=y, p=p)
     for model, key in (("p", "net_benefit_model"), ("all", "net_benefit_all"), ("none", "net_benefit_none")):
         reference = table[table["model"] == model].sort_values("threshold")
         np.testing.assert_allclose(ours[key], reference["net_benefit"].to_numpy(), atol=NB_TOL)
-    model_rows = table[table["model"] == "p"].sort_values("threshold")
+    # Standardized net benefit is NB / prevalence for the model and for treat-all alike (dcurves' prevalence column).
+    for model, key in (("p", "standardized_net_benefit_model"), ("all", "standardized_net_benefit_all")):
+        reference = table[table["model"] == model].sort_values("threshold")
+        expected = reference["net_benefit"].to_numpy() / reference["prevalence"].to_numpy()
+        np.testing.assert_allclose(ours[key], expected, atol=NB_TOL)
+    # dcurves reports interventions avoided per patient; ours are per 100 patients.
+    reference = table[table["model"] == "p"].sort_values("threshold")
     np.testing.assert_allclose(
-        ours["standardized_net_benefit_model"], model_rows["net_benefit"].to_numpy() / y.mean(), atol=NB_TOL
+        ours["net_interventions_avoided_per_100"], 100 * reference["net_intervention_avoided"].to_numpy(), atol=1e-8
     )
 
 
-def test_interventions_avoided_by_definition(data):
-    y, p = data
-    curve = decision_curve(y=y, p=p, thresholds=np.array([0.2]))
-    nb_model = (np.sum((p >= 0.2) & (y == 1)) - np.sum((p >= 0.2) & (y == 0)) * 0.25) / y.size
-    nb_all = y.mean() - (1 - y.mean()) * 0.25
-    assert curve["net_interventions_avoided_per_100"][0] == pytest.approx((nb_model - nb_all) / 0.25 * 100)
+def test_decision_curve_worked_by_hand():
+    """8 patients, 2 events (prevalence π = 0.25); two thresholds, one of which equals a predicted risk.
+
+    t = 0.2, t/(1 − t) = 0.25.  Positive when p ≥ 0.2: 0.9 (event), 0.3 (event), 0.6, 0.2, 0.5, 0.4,
+    so TP = 2, FP = 4 (p = 0.2 itself counts as positive).
+        NB model  = 2/8 − 4/8 · 0.25          = 0.25 − 0.125 = 0.125
+        NB all    = 0.25 − 0.75 · 0.25        = 0.0625
+        sNB model = 0.125 / 0.25 = 0.5;  sNB all = 0.0625 / 0.25 = 0.25
+        avoided   = (0.125 − 0.0625) / 0.25 · 100 = 25
+    t = 0.5, t/(1 − t) = 1.  Positive when p ≥ 0.5: 0.9 (event), 0.6, 0.5, so TP = 1, FP = 2.
+        NB model  = 1/8 − 2/8 · 1 = −0.125
+        NB all    = 0.25 − 0.75 · 1 = −0.5
+        sNB model = −0.125 / 0.25 = −0.5;  sNB all = −0.5 / 0.25 = −2
+        avoided   = (−0.125 + 0.5) / 1 · 100 = 37.5
+    """
+    y = np.array([1, 1, 0, 0, 0, 0, 0, 0])
+    p = np.array([0.9, 0.3, 0.6, 0.2, 0.1, 0.5, 0.05, 0.4])
+    curve = decision_curve(y=y, p=p, thresholds=np.array([0.2, 0.5]))
+    expected = {
+        "threshold": [0.2, 0.5],
+        "net_benefit_model": [0.125, -0.125],
+        "net_benefit_all": [0.0625, -0.5],
+        "net_benefit_none": [0.0, 0.0],
+        "standardized_net_benefit_model": [0.5, -0.5],
+        "standardized_net_benefit_all": [0.25, -2.0],
+        "net_interventions_avoided_per_100": [25.0, 37.5],
+    }
+    assert set(curve) == set(expected)
+    for key, values in expected.items():
+        assert curve[key] == pytest.approx(values, abs=1e-12), key

@@ -7,7 +7,7 @@ import pytest
 from sklearn.linear_model import LogisticRegression
 
 from app.errors import CollinearityError, StatisticalError
-from app.stats.fit import SeparationError, collinear_predictors, fit_logistic
+from app.stats.fit import SeparationError, collinear_predictors, fit_logistic, separated_predictors
 from tests.conftest import simulated_xy
 
 NAMES = ("surface_depression", "ki67_percent", "cga_positive")
@@ -44,10 +44,47 @@ def test_table_has_wald_odds_ratio_intervals():
 
 
 def test_binary_predictor_with_an_empty_cell_is_named_as_separating():
+    """Every event CgA positive: along β = (−1, 0, 0, 1) every patient's sᵢx̃ᵢᵀβ ≥ 0, quasi-completely
+    (CgA-positive patients sit on the boundary); no direction involves the other two predictors."""
     x, y = simulated_xy(300, 4)
-    x[:, 2] = np.where(y == 1, 1.0, x[:, 2])  # every event CgA positive: quasi-complete separation
-    with pytest.raises(SeparationError, match="'cga_positive'"):
+    x[:, 2] = np.where(y == 1, 1.0, x[:, 2])
+    with pytest.raises(SeparationError) as caught:
         fit_logistic(x=x, y=y, names=NAMES)
+    assert str(caught.value) == (
+        "perfect or quasi-complete separation: 'cga_positive' predicts the outcome without error for part or all "
+        "of this cohort, so the maximum-likelihood coefficients of those predictors do not exist (they run off to "
+        "infinity). Check the coding of those columns and of non_curative_resection; with real separation, collect "
+        "more patients, merge sparse categories or use a penalised (Firth) fit outside this tool."
+    )
+
+
+def test_separation_by_a_combination_of_findings_is_found_and_named():
+    """No finding separates alone, their sum does: y = 1 when both are present, 0 when neither, and
+    both outcomes when one is.  β = (−1, 1, 0, 1) gives sᵢx̃ᵢᵀβ = 1, 0, 1 in the three groups."""
+    rng = np.random.default_rng(14)
+    n = 240
+    depression = np.repeat([0.0, 1.0, 0.0, 1.0], n // 4)
+    cga = np.repeat([0.0, 0.0, 1.0, 1.0], n // 4)
+    ki67 = np.round(rng.lognormal(0.4, 0.8, n), 1)
+    y = np.where(depression + cga == 2, 1.0, 0.0)
+    one_finding = depression + cga == 1
+    y[one_finding] = rng.random(one_finding.sum()) < 0.4
+    x = np.column_stack([depression, ki67, cga])
+    assert separated_predictors(x, y, NAMES) == ["surface_depression", "cga_positive"]
+    with pytest.raises(SeparationError, match="a combination of 'surface_depression', 'cga_positive' predicts"):
+        fit_logistic(x=x, y=y, names=NAMES)
+
+
+def test_a_g3_lesion_with_an_extreme_ki67_is_a_valid_patient():
+    """One event with Ki-67 95 % has a fitted risk of ~1 − 1e-11, but the outcome is not separated: the MLE
+    exists and equals scikit-learn's unpenalised fit (a second, independent optimiser)."""
+    x, y = simulated_xy(213, 15)
+    x = np.vstack([x, [0.0, 95.0, 1.0]])
+    y = np.append(y, 1.0)
+    assert separated_predictors(x, y, NAMES) == []
+    fit = fit_logistic(x=x, y=y, names=NAMES)
+    reference = LogisticRegression(C=np.inf, tol=1e-12, max_iter=100_000).fit(x, y)
+    np.testing.assert_allclose(fit.coef_, [reference.intercept_[0], *reference.coef_[0]], rtol=COEF_RTOL)
 
 
 def test_continuous_threshold_separation_is_named():

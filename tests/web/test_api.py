@@ -10,6 +10,7 @@ from app.model.predict import Model
 from tests.conftest import DEMO_ARTIFACT
 
 VALID = {"surface_depression": True, "ki67_percent": 4.5, "cga_positive": False}
+NOTICE = "Demonstration model fitted on synthetic patients, not on the study's data: not for clinical decisions."
 
 
 def test_prediction_equals_the_model_core(client):
@@ -23,7 +24,7 @@ def test_prediction_equals_the_model_core(client):
     assert body["total_points"] == pytest.approx(sum(body["points"].values()))
     assert body["model"]["id"] == "rnet-demo-v1"
     assert body["model"]["demonstration"] is True
-    assert "Demonstration" in body["notice"]
+    assert body["notice"] == NOTICE
     assert body["extrapolation"] == []
 
 
@@ -57,15 +58,21 @@ def test_bad_input_gets_422_naming_the_field(client, payload, field, words):
 
 
 @pytest.mark.parametrize(
-    "raw",
-    [b"{", b'{"surface_depression": true, "ki67_percent": NaN, "cga_positive": true}',
-     b'{"surface_depression": true, "ki67_percent": Infinity, "cga_positive": true}',
-     b'{"surface_depression": true, "ki67_percent": 1e999, "cga_positive": true}', b"", b"\xff\xfe"],
+    ("raw", "field"),
+    [(b"{", "body"),
+     (b'{"surface_depression": true, "ki67_percent": NaN, "cga_positive": true}', "ki67_percent"),
+     (b'{"surface_depression": true, "ki67_percent": Infinity, "cga_positive": true}', "ki67_percent"),
+     (b'{"surface_depression": true, "ki67_percent": 1e999, "cga_positive": true}', "ki67_percent"),
+     (b"", "body"), (b"\xff\xfe", "body")],
 )  # fmt: skip
-def test_broken_json_and_non_finite_numbers_are_422(client, raw):
+def test_broken_json_and_non_finite_numbers_are_422(client, raw, field):
     response = client.post("/api/v1/predict", content=raw, headers={"content-type": "application/json"})
     assert response.status_code == 422
-    assert response.json()["detail"]
+    problems = response.json()["detail"]
+    assert [p["field"] for p in problems] == [field]
+    assert all(set(p) == {"field", "message"} and len(p["message"]) > 20 for p in problems)
+    if field == "ki67_percent":
+        assert "finite number from 0 to 100" in problems[0]["message"]
 
 
 def test_huge_body_is_413_and_the_server_keeps_serving(client):
@@ -87,7 +94,7 @@ def test_model_metadata_and_health(client):
     shipped = json.loads(DEMO_ARTIFACT.read_text())
     assert meta["sha256"] == shipped["sha256"]
     assert meta["coefficients"] == shipped["coefficients"]
-    assert meta["demonstration"] is True and meta["notice"]
+    assert meta["demonstration"] is True and meta["notice"] == NOTICE
     assert client.get("/healthz").json() == {"status": "ok"}
     ready = client.get("/readyz").json()
     assert ready["status"] == "ready" and ready["models"] == {"rnet-demo-v1": shipped["sha256"]}

@@ -7,7 +7,7 @@ import json
 import pytest
 
 from app.model.artifact import ArtifactError, digest
-from tests.conftest import DEMO_ARTIFACT
+from tests.conftest import DEMO_ARTIFACT, by_id, parse_html, select_one, text_of
 from tests.web.conftest import make_client
 
 
@@ -29,13 +29,21 @@ def test_named_model_pages_and_api(second_artifact):
     assert [m["id"] for m in listing["models"]] == ["rnet-demo-v1", "second"]
     page = client.post("/m/second/", data={"surface_depression": "1", "ki67_percent": "3", "cga_positive": "1"})
     assert page.status_code == 200
-    assert "Model: second" in page.text and 'action="/m/second/"' in page.text
+    document = parse_html(page.text)
+    assert "Model: second" in text_of(select_one(document, "span", cls="model-id"))
+    assert by_id(document, "calculator-form").get("action") == "/m/second/"
+    assert by_id(document, "result-data").get("data-model-id") == "second"
+    assert select_one(document, "input", {"name": "model_id"}).get("value") == "second"
     card = client.get("/m/second/model")
-    assert "second" in card.text
+    assert "Model: second" in text_of(select_one(card.text, "span", cls="model-id"))
+    assert card.headers["x-model-id"] == "second"
     fragment = client.post(
         "/m/second/partials/result", data={"surface_depression": "1", "ki67_percent": "3", "cga_positive": "1"}
     )
-    assert 'data-model-id="second"' in fragment.text
+    assert by_id(fragment.text, "result-data").get("data-model-id") == "second"
+    # The default model still answers at /, with its own id.
+    assert by_id(client.post("/", data={"surface_depression": "1", "ki67_percent": "3", "cga_positive": "1"}).text,
+                 "result-data").get("data-model-id") == "rnet-demo-v1"  # fmt: skip
     body = {"surface_depression": True, "ki67_percent": 3.0, "cga_positive": True}
     assert client.post("/api/v1/models/second/predict", json=body).json()["model"]["id"] == "second"
     assert client.get("/api/v1/models/second").json()["id"] == "second"

@@ -3,25 +3,54 @@
 from __future__ import annotations
 
 import json
+import math
 import os
+import re
 import signal
 import subprocess
 import sys
 import tempfile
+import tomllib
 import urllib.request
 
-from tests.conftest import REPO, free_port, wait_for
+import pytest
+
+from tests.conftest import DEMO_ARTIFACT, REPO, free_port, wait_for
 from tests.web.conftest import make_client
 
 FINDINGS = {"surface_depression": True, "ki67_percent": 17.3, "cga_positive": True}
 
 
+def shipped() -> dict:
+    return json.loads(DEMO_ARTIFACT.read_text(encoding="utf-8"))
+
+
+def project_version() -> str:
+    """The version in pyproject.toml: what the app reports must be what was released."""
+    with (REPO / "pyproject.toml").open("rb") as handle:
+        return tomllib.load(handle)["project"]["version"]
+
+
 def test_answers_name_the_model_in_headers(client):
+    sha256 = shipped()["sha256"]
     response = client.post("/api/v1/predict", json=FINDINGS)
     assert response.headers["x-model-id"] == "rnet-demo-v1"
-    assert response.headers["x-model-sha256"] == response.json()["model"]["sha256"]
-    assert client.get("/").headers["x-model-id"] == "rnet-demo-v1"
-    assert client.get("/api/v1/model").json()["app_version"]
+    assert response.headers["x-model-sha256"] == response.json()["model"]["sha256"] == sha256
+    assert response.headers["x-app-version"] == project_version()
+    for path in ("/", "/model", "/embed", "/docs"):
+        page = client.get(path)
+        assert (page.headers["x-model-id"], page.headers["x-model-sha256"]) == ("rnet-demo-v1", sha256), path
+    metadata = client.get("/api/v1/model")
+    assert metadata.json()["app_version"] == project_version()
+    assert metadata.headers["x-app-version"] == project_version()
+    assert metadata.headers["x-model-sha256"] == sha256
+
+
+def risk_by_hand(ki67_percent: float, cga_positive: int) -> float:
+    """expit(b0 + b_dep·1 + b_ki67·ki67 + b_cga·cga) from the shipped coefficients, with depression present."""
+    b = shipped()["coefficients"]
+    lp = b["intercept"] + b["surface_depression"] + b["ki67_percent"] * ki67_percent + b["cga_positive"] * cga_positive
+    return 1.0 / (1.0 + math.exp(-lp))
 
 
 def test_audit_log_records_model_and_risk_but_never_findings(tmp_path):
@@ -30,17 +59,26 @@ def test_audit_log_records_model_and_risk_but_never_findings(tmp_path):
     risk = client.post("/api/v1/predict", json=FINDINGS).json()["probability"]
     client.post("/", data={"surface_depression": "1", "ki67_percent": "17.3", "cga_positive": "unknown"})
     client.get("/")  # no result, no line
+    client.post("/partials/result", data={"surface_depression": "1", "ki67_percent": "17.3", "cga_positive": "0"})
     lines = [json.loads(line) for line in log.read_text().splitlines()]
-    assert [line["channel"] for line in lines] == ["api", "page"]
+    assert [line["channel"] for line in lines] == ["api", "page", "live"]
     assert lines[0]["risk"] == round(risk, 6) and lines[0]["model_id"] == "rnet-demo-v1"
-    assert len(lines[1]["risk_range"]) == 2
+    assert lines[0]["risk"] == pytest.approx(risk_by_hand(17.3, 1), abs=1e-6)
+    # CgA unknown: the range runs from CgA negative to CgA positive (both coefficients of the demo are > 0).
+    assert shipped()["coefficients"]["cga_positive"] > 0
+    assert lines[1]["risk_range"] == pytest.approx([risk_by_hand(17.3, 0), risk_by_hand(17.3, 1)], abs=1e-6)
+    assert lines[2]["risk"] == pytest.approx(risk_by_hand(17.3, 0), abs=1e-6)
+    sha256 = shipped()["sha256"]
+    for line in lines:
+        risk_field = "risk_range" if line["channel"] == "page" else "risk"
+        assert set(line) == {"time", "channel", "model_id", "model_sha256", risk_field}
+        assert (line["model_id"], line["model_sha256"]) == ("rnet-demo-v1", sha256)
+        assert re.fullmatch(r"\d{4}-\d\d-\d\dT\d\d:\d\d:\d\d\.\d{3}Z", line["time"])
     text = log.read_text()
     assert "17.3" not in text and "ki67" not in text and "depression" not in text
 
 
 def test_unwritable_audit_log_stops_the_server_with_a_message(tmp_path):
-    import pytest
-
     from app.model.artifact import ArtifactError
 
     with pytest.raises(ArtifactError, match="RNET_AUDIT_LOG"):
@@ -72,4 +110,6 @@ def test_two_workers_serve_and_sigterm_stops_them_cleanly():
         log.seek(0)
         output = log.read().decode(errors="replace")
         log.close()
+    access = [json.loads(line) for line in output.splitlines() if line.startswith('{"method"')]
+    assert [(a["method"], a["status"]) for a in access if a["path"] == "/api/v1/predict"] == [("POST", 200)] * 10
     assert '"path": "/api/v1/predict"' in output and "17.3" not in output

@@ -13,8 +13,9 @@ import statsmodels.api as sm
 from sklearn.metrics import roc_auc_score
 
 from app.cli import main
-from tests.conftest import REPO, simulated_xy, write_csv
+from tests.conftest import DEMO_COHORT, REPO, simulated_xy, write_csv
 from tests.stats.test_discrimination import delong_direct
+from tests.stats.test_published import BAD_SPECS, spec_with
 
 
 def run(*args: str, cwd=REPO) -> subprocess.CompletedProcess:
@@ -168,3 +169,35 @@ def test_module_and_script_are_the_same_cli():
     assert scripts["rnet"] == "app.cli:main"
     assert script_main is main
     assert run("--help").stdout.startswith("usage: rnet")
+
+
+@pytest.mark.parametrize(("change", "message"), BAD_SPECS)
+def test_bad_specs_exit_2_and_write_nothing(tmp_path, capsys, change, message):
+    path = tmp_path / "spec.json"
+    path.write_text(json.dumps(spec_with(change)))
+    assert call(["from-coefficients", str(path), "--out", str(tmp_path / "o.json")]) == 2
+    assert capsys.readouterr().err == f"error: {message}\n"
+    assert not (tmp_path / "o.json").exists()
+
+
+def test_other_user_errors_exit_2_with_the_last_line_saying_why(tmp_path, capsys, monkeypatch):
+    def last_error_line() -> str:
+        return capsys.readouterr().err.splitlines()[-1]
+
+    assert call(["simulate", "--out", str(tmp_path / "c.csv"), "--seed", "-1"]) == 2
+    assert last_error_line() == "rnet simulate: error: argument --seed: must be 0 or more"
+    assert call(["train", "--data", str(DEMO_COHORT), "--out", str(tmp_path), "--force", "--bootstrap", "0"]) == 2
+    assert last_error_line() == f"error: '{tmp_path}' is a folder; give a file name to write to."
+    assert call(["from-coefficients", str(tmp_path), "--out", str(tmp_path / "o.json")]) == 2
+    assert last_error_line() == f"error: coefficient spec '{tmp_path}' cannot be read: Is a directory."
+    monkeypatch.setenv("SOURCE_DATE_EPOCH", "99999999999999999")
+    assert call(["train", "--data", str(DEMO_COHORT), "--out", str(tmp_path / "m.json"), "--bootstrap", "0"]) == 2
+    assert last_error_line() == "error: SOURCE_DATE_EPOCH must be whole seconds since 1970, got '99999999999999999'."
+    monkeypatch.delenv("SOURCE_DATE_EPOCH")
+    huge = tmp_path / "huge.csv"
+    huge.write_text(
+        "surface_depression,ki67_percent,cga_positive,non_curative_resection\n1," + "9" * 200_000 + ",0,1\n"
+    )
+    assert call(["train", "--data", str(huge), "--out", str(tmp_path / "h.json")]) == 2
+    assert last_error_line() == "error: huge.csv is not a readable CSV file (field larger than field limit (131072))."
+    assert sorted(p.name for p in tmp_path.iterdir()) == ["huge.csv"]

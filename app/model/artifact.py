@@ -153,6 +153,24 @@ class Nomogram(BaseModel):
     probability_ticks: list[dict[str, float]]
 
 
+class Submodel(BaseModel):
+    """The model refitted on the same patients without findings that may not yet be known.
+
+    Fletcher Mercaldo & Blume (2020), pattern submodels: an unknown finding is answered by the
+    model that never used it, with its own coefficients, covariance (hence delta-method CI),
+    performance and nomogram, rather than by a range over the finding's plausible values.
+    """
+
+    model_config = ConfigDict(extra="forbid")
+
+    missing: list[str]
+    predictors: list[str]
+    coefficients: dict[str, float]
+    covariance: list[list[float]]
+    performance: dict[str, Any]
+    nomogram: Nomogram
+
+
 class ModelArtifact(BaseModel):
     """Schema version 1 of the artifact (shared/design/ARCHITECTURE.md)."""
 
@@ -171,6 +189,7 @@ class ModelArtifact(BaseModel):
     curves: dict[str, Any]
     nomogram: Nomogram
     provenance: Provenance
+    submodels: list[Submodel] = Field(default_factory=list)
     sha256: str
 
     @model_validator(mode="after")
@@ -207,7 +226,43 @@ class ModelArtifact(BaseModel):
                 raise ValueError(f"nomogram axis '{axis.name}' needs at least two ticks")
         if self.curves and not {"roc", "calibration", "decision"} <= set(self.curves):
             raise ValueError("curves must hold roc, calibration and decision (or be empty)")
+        seen: set[frozenset[str]] = set()
+        for submodel in self.submodels:
+            _check_submodel(submodel, names)
+            pattern = frozenset(submodel.missing)
+            if pattern in seen:
+                raise ValueError(f"two submodels are missing the same findings {sorted(pattern)}")
+            seen.add(pattern)
         return self
+
+
+def _check_submodel(submodel: Submodel, names: list[str]) -> None:
+    """A submodel leaves out some of the model's predictors and keeps the rest, in the model's order."""
+    where = f"submodel without {', '.join(submodel.missing) or '(nothing)'}"
+    if not submodel.missing or not set(submodel.missing) <= set(names):
+        raise ValueError(f"{where}: 'missing' must name some of the predictors {names}")
+    kept = [n for n in names if n not in submodel.missing]
+    if submodel.predictors != kept or not kept:
+        raise ValueError(f"{where}: 'predictors' must be {kept}")
+    expected = ["intercept", *kept]
+    if sorted(submodel.coefficients) != sorted(expected):
+        raise ValueError(f"{where}: coefficients must have exactly the keys {expected}")
+    k = len(expected)
+    if len(submodel.covariance) != k or any(len(row) != k for row in submodel.covariance):
+        raise ValueError(f"{where}: covariance must be a {k}x{k} matrix in the order {expected}")
+    for i in range(k):
+        if submodel.covariance[i][i] < 0:
+            raise ValueError(f"{where}: covariance has a negative variance")
+        for j in range(i):
+            if abs(submodel.covariance[i][j] - submodel.covariance[j][i]) > 1e-12 * (
+                1 + abs(submodel.covariance[i][j])
+            ):
+                raise ValueError(f"{where}: covariance is not symmetric")
+    if [a.name for a in submodel.nomogram.axes] != kept:
+        raise ValueError(f"{where}: nomogram axes must follow its predictors")
+    for axis in submodel.nomogram.axes:
+        if abs(axis.beta - submodel.coefficients[axis.name]) > CANONICAL_RELATIVE_TOLERANCE * abs(axis.beta):
+            raise ValueError(f"{where}: nomogram axis '{axis.name}' does not match its coefficient")
 
 
 def with_digest(data: dict[str, Any]) -> dict[str, Any]:

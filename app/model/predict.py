@@ -6,10 +6,12 @@ Pure numpy: the serving path never imports statsmodels or scipy.
 from __future__ import annotations
 
 import math
+from collections.abc import Mapping
 from dataclasses import dataclass
 from pathlib import Path
 
-from app.model.artifact import ModelArtifact, load_artifact
+from app.errors import UserInputError
+from app.model.artifact import ModelArtifact, Nomogram, NomogramAxis, load_artifact
 
 Z_95 = 1.959963984540054
 
@@ -22,9 +24,25 @@ def expit(eta: float) -> float:
     return e / (1.0 + e)
 
 
+class UnknownFindingError(UserInputError):
+    """A finding is not yet known and the model has no submodel without it."""
+
+    def __init__(self, missing: tuple[str, ...]) -> None:
+        self.missing = missing
+        super().__init__(
+            f"this model needs {' and '.join(missing)}: it has no version fitted without "
+            f"{'that finding' if len(missing) == 1 else 'those findings'}. Enter the value, or serve a model "
+            "trained with pattern submodels (python -m app train makes them)."
+        )
+
+
 @dataclass(frozen=True)
 class Prediction:
-    """One patient's predicted risk and where its points come from."""
+    """One patient's predicted risk and where its points come from.
+
+    `missing` names the findings not yet known: the risk then comes from the submodel fitted
+    without them, and `predictors` lists the findings it used.
+    """
 
     probability: float
     ci95: tuple[float, float]
@@ -33,6 +51,32 @@ class Prediction:
     points: dict[str, float]
     total_points: float
     extrapolated: tuple[str, ...]
+    missing: tuple[str, ...] = ()
+    predictors: tuple[str, ...] = ()
+
+
+@dataclass(frozen=True)
+class _Equation:
+    """One fitted equation (the full model or a pattern submodel), prepared for fast prediction."""
+
+    names: tuple[str, ...]
+    coef: list[float]
+    cov: list[list[float]]
+    nomogram: Nomogram
+    axes: dict[str, NomogramAxis]
+
+    @classmethod
+    def of(
+        cls, names: tuple[str, ...], coefficients: dict[str, float], covariance: list[list[float]], nomogram: Nomogram
+    ) -> _Equation:
+        return cls(
+            names=names,
+            # Plain floats: for four terms, Python arithmetic beats numpy's per-call overhead several times over.
+            coef=[float(coefficients[n]) for n in ("intercept", *names)],
+            cov=[[float(v) for v in row] for row in covariance],
+            nomogram=nomogram,
+            axes={a.name: a for a in nomogram.axes},
+        )
 
 
 class Model:
@@ -41,12 +85,13 @@ class Model:
     def __init__(self, artifact: ModelArtifact) -> None:
         self.artifact = artifact
         self.predictor_names: tuple[str, ...] = tuple(p.name for p in artifact.predictors)
-        # Plain floats: for four terms, Python arithmetic beats numpy's per-call overhead several times over.
-        self._coef = [float(artifact.coefficients[n]) for n in ("intercept", *self.predictor_names)]
-        self._cov = [[float(v) for v in row] for row in artifact.covariance]
-        self._axes = {a.name: a for a in artifact.nomogram.axes}
-        self._scale = artifact.nomogram.points_per_logit
         self._specs = {p.name: p for p in artifact.predictors}
+        full = _Equation.of(self.predictor_names, artifact.coefficients, artifact.covariance, artifact.nomogram)
+        self._equations: dict[frozenset[str], _Equation] = {frozenset(): full}
+        for submodel in artifact.submodels:
+            self._equations[frozenset(submodel.missing)] = _Equation.of(
+                tuple(submodel.predictors), submodel.coefficients, submodel.covariance, submodel.nomogram
+            )
 
     @classmethod
     def from_file(cls, path: str | Path) -> Model:
@@ -68,26 +113,49 @@ class Model:
     def is_demonstration(self) -> bool:
         return self.source == "synthetic-demo"
 
-    def points_for(self, name: str, value: float) -> float:
-        """Nomogram points of one finding: s·(βx − min over the axis of βx)."""
-        axis = self._axes[name]
-        return self._scale * (axis.beta * value - axis.min_contribution)
+    def can_leave_out(self, missing: tuple[str, ...] | frozenset[str]) -> bool:
+        """Whether the model can answer with these findings unknown."""
+        return frozenset(missing) in self._equations
 
-    def predict(self, values: dict[str, float]) -> Prediction:
+    def nomogram_for(self, missing: tuple[str, ...] = ()) -> Nomogram:
+        """The nomogram of the equation that answers when `missing` are unknown."""
+        return self._equation(missing).nomogram
+
+    def _equation(self, missing: tuple[str, ...] | frozenset[str]) -> _Equation:
+        equation = self._equations.get(frozenset(missing))
+        if equation is None:
+            raise UnknownFindingError(tuple(n for n in self.predictor_names if n in missing))
+        return equation
+
+    def points_for(self, name: str, value: float, missing: tuple[str, ...] = ()) -> float:
+        """Nomogram points of one finding: s·(βx − min over the axis of βx)."""
+        equation = self._equation(missing)
+        axis = equation.axes[name]
+        return equation.nomogram.points_per_logit * (axis.beta * value - axis.min_contribution)
+
+    def predict(self, values: Mapping[str, float | None]) -> Prediction:
         """Predicted risk with a delta-method 95 % CI on the logit scale.
 
         se = √(x̃ᵀVx̃) with x̃ = (1, x); CI = expit(lp ± z·se), as R's
-        `predict(lrm, se.fit = TRUE)`.  `values` must hold every predictor.
+        `predict(lrm, se.fit = TRUE)`.  `values` must name every predictor;
+        None means not yet known, and the pattern submodel without those
+        findings answers (UnknownFindingError when the model has none).
         """
-        x = [1.0, *(float(values[n]) for n in self.predictor_names)]
-        lp = math.fsum(c * v for c, v in zip(self._coef, x, strict=True))
-        variance = math.fsum(x[i] * x[j] * row[j] for i, row in enumerate(self._cov) for j in range(len(x)))
+        missing = tuple(n for n in self.predictor_names if values[n] is None)
+        equation = self._equation(missing)
+        known = {n: float(values[n]) for n in equation.names}  # type: ignore[arg-type]
+        x = [1.0, *(known[n] for n in equation.names)]
+        lp = math.fsum(c * v for c, v in zip(equation.coef, x, strict=True))
+        variance = math.fsum(x[i] * x[j] * row[j] for i, row in enumerate(equation.cov) for j in range(len(x)))
         se = math.sqrt(max(variance, 0.0))
-        points = {n: self.points_for(n, float(values[n])) for n in self.predictor_names}
+        scale = equation.nomogram.points_per_logit
+        points = {
+            n: scale * (equation.axes[n].beta * known[n] - equation.axes[n].min_contribution) for n in equation.names
+        }
         extrapolated = tuple(
             n
-            for n in self.predictor_names
-            if (fr := self._specs[n].fitted_range) is not None and not fr[0] <= float(values[n]) <= fr[1]
+            for n in equation.names
+            if (fr := self._specs[n].fitted_range) is not None and not fr[0] <= known[n] <= fr[1]
         )
         return Prediction(
             probability=expit(lp),
@@ -97,8 +165,11 @@ class Model:
             points=points,
             total_points=sum(points.values()),
             extrapolated=extrapolated,
+            missing=missing,
+            predictors=equation.names,
         )
 
-    def probability_from_points(self, total_points: float) -> float:
+    def probability_from_points(self, total_points: float, missing: tuple[str, ...] = ()) -> float:
         """The nomogram's bottom axis: risk for a total of points."""
-        return expit(self.artifact.nomogram.lp_at_zero_points + total_points / self._scale)
+        nomogram = self._equation(missing).nomogram
+        return expit(nomogram.lp_at_zero_points + total_points / nomogram.points_per_logit)

@@ -15,15 +15,17 @@ from typing import Any
 import numpy as np
 
 import app
-from app.errors import UserInputError
+from app.errors import StatisticalError, UserInputError
 from app.model.nomogram import build_nomogram
 from app.stats.batch_logistic import expit, fit_offset_intercept_batch
 from app.stats.bootstrap import bootstrap_optimism
 from app.stats.cohort import COLUMNS, OUTCOME, Cohort
+from app.stats.diagnostics import influence_cutoffs, influential_patients, ki67_linearity
 from app.stats.fit import CoefficientRow, LogisticFit, coefficient_rows, fit_logistic
 from app.stats.performance import apparent_performance
 from app.stats.performance import finite as _finite
 from app.stats.samplesize import cox_snell_r2, development_sample_size
+from app.stats.submodels import fit_submodels
 
 MODEL_POPULATION_MAX_DIAMETER_MM = 20.0
 
@@ -139,6 +141,7 @@ def artifact_body(
     performance: dict[str, Any],
     curves: dict[str, Any],
     provenance: dict[str, Any],
+    submodels: list[dict[str, Any]] | None = None,
 ) -> dict[str, Any]:
     """The artifact's fields in one place, for train, recalibrate and from-coefficients alike."""
     return {
@@ -155,6 +158,7 @@ def artifact_body(
         "curves": curves,
         "nomogram": build_nomogram(intercept=coefficients["intercept"], predictors=specs, coefficients=coefficients),
         "provenance": provenance,
+        "submodels": submodels or [],
     }
 
 
@@ -271,6 +275,49 @@ def shrink_uniformly(
     return np.concatenate([[intercept], factor * coef[1:]]), shrunk
 
 
+def model_diagnostics(
+    *, x: np.ndarray, y: np.ndarray, fit: LogisticFit, predictors: tuple[str, ...], rows: np.ndarray
+) -> tuple[dict[str, Any] | None, dict[str, Any], list[str]]:
+    """Ki-67's form (LR test of a 3-knot restricted cubic spline against linear) and influential patients.
+
+    The model stays linear unless a user asks otherwise; these say whether that is defensible and which
+    patients drive the estimates.  The artifact keeps spreadsheet row numbers and influence statistics
+    only, never a patient's findings (it is shared with the model); the command's output names the rows.
+    """
+    notes: list[str] = []
+    linearity: dict[str, Any] | None = None
+    if "ki67_percent" in predictors:
+        try:
+            test = ki67_linearity(x=x, y=y, names=predictors)
+        except StatisticalError as exc:
+            linearity = {"error": str(exc)}
+        else:
+            linearity = {k: test[k] for k in ("knots", "df", "lr_chi2", "p")}
+            notes.append(
+                f"Ki-67 linearity: restricted cubic spline (3 knots at {', '.join(f'{k:g}' for k in test['knots'])} %) "
+                f"against linear, LR χ² {test['lr_chi2']:.2f}, df {test['df']}, p = {test['p']:.3f}"
+                + (" (evidence of non-linearity: consider modelling Ki-67 flexibly)." if test["p"] < 0.05 else ".")
+            )
+    flagged = influential_patients(x=x, y=y, coef=fit.coef_, names=predictors, rows=rows, max_patients=None)
+    listed = flagged[:10]
+    influence = {
+        "rule": "Cook's distance > 4/n or any |dfbetas| > 2/sqrt(n) (Belsley, Kuh & Welsch)",
+        "cutoffs": influence_cutoffs(n=int(y.size)),
+        "flagged": len(flagged),
+        "most_influential": [
+            {k: patient[k] for k in ("row", "cooks_distance", "max_abs_dfbetas", "max_abs_dfbetas_term", "flagged_by")}
+            for patient in listed
+        ],
+    }
+    if listed:
+        notes.append(
+            f"influential patients: {len(flagged)} flagged; most influential spreadsheet rows "
+            + ", ".join(f"{p['row']} (Cook's D {p['cooks_distance']:.3f})" for p in listed[:5])
+            + ". Check their data."
+        )
+    return linearity, influence, notes
+
+
 def train_artifact(
     *,
     cohort: Cohort,
@@ -340,6 +387,9 @@ def train_artifact(
     }
     information = information_summary(fit)
     performance["information"] = information
+    performance["ki67_linearity"], performance["influence"], diagnostic_notes = model_diagnostics(
+        x=x, y=y, fit=fit, predictors=predictors, rows=selection.row_numbers
+    )
     specs = predictor_specs(predictors, selection.columns)
     coefficients = {name: float(value) for name, value in zip(fit.names, coef, strict=True)}
     notices = cohort.notices() + [f"{cohort.source_name}: {selection.describe()}."]
@@ -351,8 +401,21 @@ def train_artifact(
             f"{bootstrap - optimism.replicates_used} of {bootstrap} bootstrap refits failed (a predictor constant "
             "in the resample) and were left out of the optimism averages, as rms::validate does."
         )
+    submodels, submodel_warnings = fit_submodels(
+        x=x,
+        y=y,
+        predictors=predictors,
+        specs=specs,
+        bootstrap=bootstrap,
+        seed=seed,
+        shrink=(lambda sx, sy, c, v, f: shrink_uniformly(x=sx, y=sy, coef=c, cov=v, factor=f))
+        if shrinkage == "bootstrap"
+        else None,
+    )
+    notices += submodel_warnings + diagnostic_notes
     artifact = artifact_body(
         model_id=model_id,
+        submodels=submodels,
         title=title,
         specs=specs,
         coefficients=coefficients,
@@ -381,7 +444,9 @@ def train_artifact(
                 "11 steps, linear predictor clamped to +/-30), so that separated resamples count with large finite "
                 "coefficients; replicates lrm.fit flags as failed (singular information) are left out. "
                 "Bias-corrected calibration curve as rms::calibrate: lowess (iter = 0) at 50 risks from the 5th to "
-                "the (n-4)th smallest prediction, each point averaged over the replicates that cover it."
+                "the (n-4)th smallest prediction, each point averaged over the replicates that cover it. "
+                "Pattern submodels (Fletcher Mercaldo & Blume 2020) for findings that may be unknown (Ki-67, CgA, "
+                "both): refitted on the same patients without them, validated by the same bootstrap."
                 + (SHRINKAGE_METHOD.format(factor=corrected["calibration_slope"]) if shrinkage == "bootstrap" else "")
             ),
             "shrinkage": {"method": shrinkage, "factor": corrected["calibration_slope"]}

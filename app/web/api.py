@@ -5,9 +5,10 @@ from __future__ import annotations
 from typing import Any
 
 from fastapi import APIRouter, Request, Response
+from fastapi.responses import JSONResponse
 
 import app as package
-from app.model.predict import Model
+from app.model.predict import Model, UnknownFindingError
 from app.web.schemas import ErrorResponse, ModelIdentity, PatientFindings, RiskPrediction
 
 router = APIRouter()
@@ -33,11 +34,12 @@ def identity(model: Model) -> ModelIdentity:
 
 
 def predict_response(model: Model, findings: PatientFindings) -> RiskPrediction:
+    """The answer for these findings; UnknownFindingError when one is null and the model has no submodel."""
     result = model.predict(
         {
             "surface_depression": float(findings.surface_depression),
             "ki67_percent": findings.ki67_percent,
-            "cga_positive": float(findings.cga_positive),
+            "cga_positive": None if findings.cga_positive is None else float(findings.cga_positive),
         }
     )
     return RiskPrediction(
@@ -47,6 +49,8 @@ def predict_response(model: Model, findings: PatientFindings) -> RiskPrediction:
         points=result.points,
         total_points=result.total_points,
         extrapolation=list(result.extrapolated),
+        missing=list(result.missing),
+        predictors=list(result.predictors),
         model=identity(model),
         notice=notice_for(model),
     )
@@ -72,7 +76,11 @@ def _answer(request: Request, model: Model, findings: PatientFindings) -> Respon
     Built as a RiskPrediction (so the schema holds) and sent as JSON directly: FastAPI would
     otherwise validate the same object a second time on the hot path.
     """
-    answer = predict_response(model, findings)
+    try:
+        answer = predict_response(model, findings)
+    except UnknownFindingError as exc:
+        detail = [{"field": name, "message": str(exc)} for name in exc.missing]
+        return JSONResponse(status_code=422, content={"detail": detail})
     audit = request.app.state.audit
     if audit is not None:
         audit.record(channel="api", model_id=model.model_id, sha256=model.sha256, risk=answer.probability)

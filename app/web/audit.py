@@ -1,7 +1,7 @@
 """Optional audit log (RNET_AUDIT_LOG): which model produced which risk, when — never the findings.
 
 One JSON line per prediction shown: time (UTC), channel (api, page or live
-update), model id and SHA-256, and the risk (or the range's ends).  A
+update), model id and SHA-256, and the risk.  A
 hospital can show which model version produced a number on a given day;
 the patient's findings are not in it, so it holds no clinical data.  Lines
 are appended with O_APPEND in a single write, so several workers can share
@@ -22,8 +22,7 @@ class AuditLog:
         # Opened once; O_APPEND makes each os.write land whole at the end, even from several processes.
         self._fd = os.open(path, os.O_WRONLY | os.O_APPEND | os.O_CREAT, 0o640)
 
-    def record(self, *, channel: str, model_id: str, sha256: str, risk: float | None = None,
-               risk_range: tuple[float, float] | None = None) -> None:  # fmt: skip
+    def record(self, *, channel: str, model_id: str, sha256: str, risk: float | None = None) -> None:
         entry: dict[str, object] = {
             "time": datetime.now(UTC).isoformat(timespec="milliseconds").replace("+00:00", "Z"),
             "channel": channel,
@@ -32,8 +31,6 @@ class AuditLog:
         }
         if risk is not None:
             entry["risk"] = round(risk, 6)
-        if risk_range is not None:
-            entry["risk_range"] = [round(risk_range[0], 6), round(risk_range[1], 6)]
         os.write(self._fd, (json.dumps(entry) + "\n").encode())
 
     def close(self) -> None:

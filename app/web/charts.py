@@ -91,7 +91,8 @@ def nomogram_svg(
 ) -> Markup:
     """The nomogram with this patient's markers (if known), as `rms::nomogram` lays it out."""
     text = STRINGS[lang]
-    geometry = model.artifact.nomogram
+    # With findings not yet known, the nomogram of the submodel that answered (its axes and scale).
+    geometry = model.nomogram_for(prediction.missing) if prediction is not None else model.artifact.nomogram
     points_scale = _Scale(0.0, 100.0)
     total_scale = _Scale(0.0, geometry.max_total_points)
     rows = 3 + len(geometry.axes)

@@ -15,10 +15,10 @@ from urllib.parse import parse_qsl
 from fastapi import APIRouter, Request
 from fastapi.responses import HTMLResponse, Response
 
-from app.model.predict import Model
+from app.model.predict import Model, UnknownFindingError
 from app.web.charts import model_card_charts, nomogram_svg
 from app.web.i18n import SOURCE_LABELS, STRINGS, choose_language, format_number, format_percent
-from app.web.results import FormInput, PageResult, assess, read_form
+from app.web.results import FormInput, PageResult, assess, finding_values, needs_finding_message, read_form
 
 router = APIRouter()
 
@@ -78,20 +78,15 @@ def _common(request: Request, model: Model, lang: str, *, embed: bool) -> dict[s
 def _context(request: Request, model: Model, lang: str, *, form: FormInput, embed: bool) -> dict[str, Any]:
     """Compute the result once; the templates only display it."""
     findings, errors = (None, {}) if form.is_blank else read_form(form, lang)
-    result: PageResult | None = assess(model, findings, lang) if findings else None
+    result: PageResult | None = None
+    if findings is not None:
+        try:
+            result = assess(model, findings, lang)
+        except UnknownFindingError as exc:
+            errors = {name: needs_finding_message(exc.missing, lang) for name in exc.missing}
     values = None
-    if (
-        findings is not None
-        and findings.ki67_percent is not None
-        and findings.cga_positive is not None
-        and result is not None
-        and result.prediction
-    ):
-        values = {
-            "surface_depression": float(findings.surface_depression),
-            "ki67_percent": float(findings.ki67_percent),
-            "cga_positive": float(findings.cga_positive),
-        }
+    if findings is not None and result is not None:
+        values = {name: value for name, value in finding_values(findings).items() if value is not None}
     return {
         **_common(request, model, lang, embed=embed),
         "form": form,
@@ -112,13 +107,7 @@ def _render(
     result = context.get("result")
     audit = request.app.state.audit
     if audit is not None and result is not None:
-        if result.prediction is not None:
-            audit.record(
-                channel=channel, model_id=model.model_id, sha256=model.sha256, risk=result.prediction.probability
-            )
-        else:
-            audit.record(channel=channel, model_id=model.model_id, sha256=model.sha256,
-                         risk_range=(result.range_low.probability, result.range_high.probability))  # fmt: skip
+        audit.record(channel=channel, model_id=model.model_id, sha256=model.sha256, risk=result.prediction.probability)
     return response
 
 

@@ -2,13 +2,12 @@
 
 `read_form` turns the calculator form (strings, possibly 'unknown') into
 checked findings with per-field messages; `assess` turns findings into a
-`PageResult`: a single prediction when everything is known, or the range
-of risk over the unknown findings' plausible values.
+`PageResult`: one prediction, from the full model or, when a finding is not
+yet known, from the pattern submodel fitted without it.
 """
 
 from __future__ import annotations
 
-import itertools
 import math
 from dataclasses import dataclass, field
 
@@ -79,44 +78,46 @@ class PageResult:
     """Everything the result panel, the nomogram and the summary line need."""
 
     findings: Findings
-    prediction: Prediction | None  # None when a finding is unknown
-    range_low: Prediction | None = None
-    range_high: Prediction | None = None
-    unknowns: tuple[str, ...] = ()
+    prediction: Prediction
     extrapolation_messages: list[str] = field(default_factory=list)
     summary: str = ""
+    answered_by: str = ""  # one sentence when a submodel answered (findings not yet known), else empty
 
     @property
-    def is_range(self) -> bool:
-        return self.prediction is None
+    def missing(self) -> tuple[str, ...]:
+        return self.prediction.missing
 
 
-def _plausible_values(model: Model, findings: Findings) -> tuple[list[dict[str, float]], tuple[str, ...]]:
-    """Every combination of the unknown findings' plausible values (ends of ranges suffice: lp is linear)."""
-    ki67_spec = next(p for p in model.artifact.predictors if p.name == "ki67_percent")
-    ki67_range = ki67_spec.fitted_range or ki67_spec.nomogram_range
-    ki67_options = [findings.ki67_percent] if findings.ki67_percent is not None else list(ki67_range)
-    cga_options = [findings.cga_positive] if findings.cga_positive is not None else [0, 1]
-    unknowns = tuple(
-        name
-        for name, value in (("ki67_percent", findings.ki67_percent), ("cga_positive", findings.cga_positive))
-        if value is None
-    )
-    combos = [
-        {"surface_depression": float(findings.surface_depression), "ki67_percent": float(k), "cga_positive": float(c)}
-        for k, c in itertools.product(ki67_options, cga_options)
-    ]
-    return combos, unknowns
+def finding_values(findings: Findings) -> dict[str, float | None]:
+    """The model's inputs: None for a finding not yet known."""
+    return {
+        "surface_depression": float(findings.surface_depression),
+        "ki67_percent": findings.ki67_percent,
+        "cga_positive": None if findings.cga_positive is None else float(findings.cga_positive),
+    }
+
+
+def _listed(names: tuple[str, ...], text: dict[str, str]) -> str:
+    return (" 和 " if text is STRINGS["zh"] else " and ").join(text[name] for name in names)
+
+
+def needs_finding_message(missing: tuple[str, ...], lang: str) -> str:
+    """The page's words when the model has no submodel for the findings left unknown."""
+    text = STRINGS[lang]
+    them = text["estimated_without_them_one" if len(missing) == 1 else "estimated_without_them_many"]
+    return text["error_needs_finding"].format(findings=_listed(missing, text), them=them)
 
 
 def assess(model: Model, findings: Findings, lang: str) -> PageResult:
-    """Prediction, or the range of risk over the unknown findings."""
+    """The prediction: from the full model, or from the submodel without the findings not yet known.
+
+    Raises UnknownFindingError when a finding is unknown and the model has no submodel without it.
+    """
     text = STRINGS[lang]
-    combos, unknowns = _plausible_values(model, findings)
-    predictions = [model.predict(values) for values in combos]
+    prediction = model.predict(finding_values(findings))
     messages = []
     specs = {p.name: p for p in model.artifact.predictors}
-    if findings.ki67_percent is not None and "ki67_percent" in predictions[0].extrapolated:
+    if findings.ki67_percent is not None and "ki67_percent" in prediction.extrapolated:
         lo, hi = specs["ki67_percent"].fitted_range or (0.0, 100.0)
         messages.append(
             text["extrapolation"].format(
@@ -125,33 +126,32 @@ def assess(model: Model, findings: Findings, lang: str) -> PageResult:
         )
     source = SOURCE_LABELS[lang][model.source]
     dep = text["yes"] if findings.surface_depression else text["no"]
-    ki67 = text["unknown"] if findings.ki67_percent is None else f"{findings.ki67_percent:g} %"
+    ki67 = text["not_yet_known"] if findings.ki67_percent is None else f"{findings.ki67_percent:g} %"
     cga = (
-        text["unknown"]
+        text["not_yet_known"]
         if findings.cga_positive is None
         else (text["positive"] if findings.cga_positive else text["negative"])
     )
-    if not unknowns:
-        prediction = predictions[0]
-        summary = text["summary_line"].format(
-            risk=format_percent(prediction.probability),
-            lo=format_percent(prediction.ci95[0]),
-            hi=format_percent(prediction.ci95[1]),
-            dep=dep, ki67=ki67, cga=cga, model=model.model_id, source=source,
-        )  # fmt: skip
-        return PageResult(findings=findings, prediction=prediction, extrapolation_messages=messages, summary=summary)
-    low = min(predictions, key=lambda p: p.probability)
-    high = max(predictions, key=lambda p: p.probability)
-    summary = text["summary_range_line"].format(
-        lo=format_percent(low.probability), hi=format_percent(high.probability),
+    summary = text["summary_line"].format(
+        risk=format_percent(prediction.probability),
+        lo=format_percent(prediction.ci95[0]),
+        hi=format_percent(prediction.ci95[1]),
         dep=dep, ki67=ki67, cga=cga, model=model.model_id, source=source,
     )  # fmt: skip
+    answered_by = ""
+    if prediction.missing:
+        listed = _listed(prediction.missing, text)
+        summary += text["summary_without"].format(findings=listed)
+        submodel = next(s for s in model.artifact.submodels if frozenset(s.missing) == frozenset(prediction.missing))
+        auc = submodel.performance.get("auc_optimism_corrected") or submodel.performance.get("auc")
+        them = text["estimated_without_them_one" if len(prediction.missing) == 1 else "estimated_without_them_many"]
+        answered_by = text["estimated_without"].format(
+            findings=listed, them=them, auc="—" if auc is None else f"{auc:.2f}"
+        )
     return PageResult(
         findings=findings,
-        prediction=None,
-        range_low=low,
-        range_high=high,
-        unknowns=unknowns,
+        prediction=prediction,
         extrapolation_messages=messages,
         summary=summary,
+        answered_by=answered_by,
     )

@@ -8,26 +8,39 @@ from pydantic import BaseModel, ConfigDict, Field, StrictBool, field_validator
 
 
 class PatientFindings(BaseModel):
-    """The three findings of one lesion.  All are required: a missing finding is never assumed absent."""
+    """The three findings of one lesion.  All keys are required: a finding left out is never assumed absent.
+
+    Ki-67 and CgA may be null, "not yet known" (before the pathology report): the answer then comes
+    from the model refitted without them (a pattern submodel), and says so.
+    """
 
     model_config = ConfigDict(
         extra="forbid",
-        json_schema_extra={"examples": [{"surface_depression": True, "ki67_percent": 2.5, "cga_positive": True}]},
+        json_schema_extra={
+            "examples": [
+                {"surface_depression": True, "ki67_percent": 2.5, "cga_positive": True},
+                {"surface_depression": False, "ki67_percent": None, "cga_positive": True},
+            ]
+        },
     )
 
     surface_depression: StrictBool = Field(description="Central or surface depression seen at endoscopy (true/false).")
-    ki67_percent: float = Field(
+    ki67_percent: float | None = Field(
         ge=0,
         le=100,
-        description="Ki-67 labelling index of the biopsy, percent of tumour cells, 0 to 100.",
+        description="Ki-67 labelling index of the biopsy, percent of tumour cells, 0 to 100; null if not yet known.",
         allow_inf_nan=False,
     )
-    cga_positive: StrictBool = Field(description="Chromogranin A immunostaining positive (true/false).")
+    cga_positive: StrictBool | None = Field(
+        description="Chromogranin A immunostaining positive (true/false); null if not yet known."
+    )
 
     @field_validator("ki67_percent", mode="before")
     @classmethod
     def _number_not_text(cls, value: object) -> object:
         # JSON "5" or true must not slip through as 5.0 or 1.0: a clinician typed something else.
+        if value is None:
+            return value
         if isinstance(value, bool) or not isinstance(value, (int, float)):
             raise ValueError("must be a number (a percentage from 0 to 100)")
         if isinstance(value, float) and not math.isfinite(value):
@@ -51,6 +64,10 @@ class RiskPrediction(BaseModel):
     points: dict[str, float] = Field(description="Nomogram points of each finding.")
     total_points: float
     extrapolation: list[str] = Field(description="Findings outside the range the model was fitted on.")
+    missing: list[str] = Field(
+        description="Findings given as null (not yet known): the risk comes from the model refitted without them."
+    )
+    predictors: list[str] = Field(description="The findings the answering model used.")
     model: ModelIdentity
     notice: str | None = Field(
         description="Set when the model is a demonstration or built from published coefficients."

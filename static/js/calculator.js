@@ -192,7 +192,7 @@
         type: "rnet-risk",
         probability: data.hasAttribute("data-probability") ? parseFloat(data.getAttribute("data-probability")) : null,
         ci95: data.hasAttribute("data-ci-lo") ? [parseFloat(data.getAttribute("data-ci-lo")), parseFloat(data.getAttribute("data-ci-hi"))] : null,
-        range: data.hasAttribute("data-range-lo") ? [parseFloat(data.getAttribute("data-range-lo")), parseFloat(data.getAttribute("data-range-hi"))] : null,
+        missing: (data.getAttribute("data-missing") || "").split(" ").filter(Boolean),
         model: { id: data.getAttribute("data-model-id"), sha256: data.getAttribute("data-sha256"), source: data.getAttribute("data-source") }
       };
       origins.forEach(function (origin) { window.parent.postMessage(message, origin); });

@@ -104,14 +104,18 @@ def test_keyboard_space_toggles_a_binary_finding_and_arrows_move_ki67(page, serv
     assert shown_probability(page) == pytest.approx(expected["probability"], abs=1e-12)
 
 
-def test_unknown_ki67_shows_a_range(page, server):
+def test_unknown_findings_are_answered_by_the_submodel(page, server):
+    """Ki-67 and CgA not yet known: one risk, the API's for null findings (the submodel without them)."""
     page.goto(server.url + "/")
     page.check('input[name=surface_depression][value="1"]')
     page.check("#ki67_unknown")
     page.check('input[name=cga_positive][value="unknown"]')
-    page.wait_for_selector("#result-data[data-range-lo]")
+    page.wait_for_selector('#result-data[data-missing="ki67_percent cga_positive"]')
     assert page.is_disabled("#ki67_percent")
-    assert "not an estimate" in page.text_content("#result")
+    expected = api_predict(server, surface_depression=True, ki67_percent=None, cga_positive=None)
+    assert expected["missing"] == ["ki67_percent", "cga_positive"]
+    assert shown_probability(page) == pytest.approx(expected["probability"], abs=1e-12)
+    assert "Estimated without Ki-67 index and Chromogranin A (CgA)" in page.text_content("#result")
 
 
 def test_works_with_javascript_off(browser_context_factory, server):

@@ -111,7 +111,7 @@ def test_embedded_calculator_posts_its_result_to_the_allowed_origin(browser_cont
         assert [m["data"]["type"] for m in messages_until_sentinel(page, shown)] == ["rnet-risk"]
         assert message["probability"] == float(shown.get_attribute("#result-data", "data-probability"))
         assert message["ci95"] == [float(shown.get_attribute("#result-data", a)) for a in ("data-ci-lo", "data-ci-hi")]
-        assert message["range"] is None
+        assert message["missing"] == []
         page.close()
     finally:
         calculator.stop()

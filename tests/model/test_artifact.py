@@ -16,10 +16,13 @@ from app.model.artifact import (
     digest,
     load_artifact,
     render,
+    with_digest,
     write_artifact,
     write_atomic,
 )
+from app.stats.published import artifact_from_spec
 from tests.conftest import DEMO_ARTIFACT
+from tests.stats.test_published import SPEC
 
 
 @pytest.fixture
@@ -129,3 +132,28 @@ def test_loaded_copy_in_another_folder_verifies(tmp_path):
     copy = tmp_path / "x.json"
     shutil.copy(DEMO_ARTIFACT, copy)
     assert load_artifact(copy).model_id == "rnet-demo-v1"
+
+
+@pytest.mark.parametrize(
+    ("field", "value", "problem"),
+    [
+        ("beta", -5.0, "nomogram axis 'ki67_percent' does not match its coefficient"),
+        ("min_contribution", 1.0, "nomogram axis 'ki67_percent' has an inconsistent lowest contribution"),
+    ],
+)
+def test_nomogram_that_contradicts_the_coefficients_is_refused(tmp_path, field, value, problem):
+    """The calculator draws the nomogram from these fields: an axis that disagrees with the
+    coefficients (Ki-67's β is 0.25, its axis [0, 17], so its lowest contribution 0) is refused
+    even with a valid digest."""
+    data, _ = artifact_from_spec(SPEC, created_at="2026-01-01T00:00:00Z")
+    data = with_digest(data)
+    data["nomogram"]["axes"][1][field] = value
+    data["sha256"] = digest(data)
+    path = tmp_path / "n.json"
+    path.write_text(json.dumps(data), encoding="utf-8")
+    with pytest.raises(ArtifactError) as caught:
+        load_artifact(path)
+    assert str(caught.value) == (
+        f"model artifact '{path}' does not follow schema version 1 at '(top level)': Value error, {problem}. "
+        "Re-create it with `python -m app train` or `python -m app from-coefficients`."
+    )

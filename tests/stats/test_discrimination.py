@@ -57,3 +57,16 @@ def test_weighted_auc_equals_scikit_learn_with_sample_weights():
     )
     for b in range(4):
         assert result[b] == pytest.approx(roc_auc_score(y, score[:, b], sample_weight=weights[:, b]), abs=1e-12)
+
+
+def test_auc_interval_is_truncated_to_0_1_as_proc():
+    """12 events against 30 non-events, nearly separated: AUC ± z·SE passes 1, and pROC's
+    ci.auc cuts the interval at 1 (the lower end stays AUC − z·SE)."""
+    y = np.array([0] * 30 + [1] * 12)
+    score = np.concatenate([np.linspace(0, 1, 30), np.linspace(0.97, 2, 12)])
+    auc, variance = delong_direct(y, score)
+    half_width = 1.959963984540054 * np.sqrt(variance)
+    assert auc + half_width > 1  # the untruncated interval would pass 1
+    result = auc_delong(y=y, score=score)
+    assert result.auc == pytest.approx(roc_auc_score(y, score), abs=1e-12)
+    assert result.ci95 == (pytest.approx(auc - half_width, abs=1e-12), 1.0)

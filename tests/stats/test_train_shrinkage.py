@@ -100,3 +100,26 @@ def test_shrinkage_without_bootstrap_is_refused():
         train_artifact(
             cohort=read_cohort(SPARSE), predictors=PREDICTORS, bootstrap=0, seed=1, model_id="c", shrinkage="bootstrap"
         )
+
+
+def test_train_records_ki67_form_and_influential_rows_as_r_computes_them():
+    """`train` hands the diagnostics the fitted patients with their spreadsheet rows: the artifact's
+    LR test and flagged rows equal R's (tests/reference/diagnostics_reference.json, demo cohort)."""
+    import json
+
+    from tests.conftest import DEMO_COHORT
+
+    reference = json.loads((REPO / "tests" / "reference" / "diagnostics_reference.json").read_text(encoding="utf-8"))
+    demo = reference["cohorts"]["demo"]
+    artifact, notices = train_artifact(
+        cohort=read_cohort(DEMO_COHORT), predictors=PREDICTORS, bootstrap=0, seed=1, model_id="d"
+    )
+    linearity = artifact["performance"]["ki67_linearity"]
+    assert linearity["lr_chi2"] == pytest.approx(demo["linearity"]["lr_chi2"], rel=1e-6)
+    assert linearity["knots"] == pytest.approx(demo["linearity"]["knots"], rel=1e-12)
+    influence = artifact["performance"]["influence"]
+    assert influence["flagged"] == len(demo["influence"]["flagged_rows"])
+    listed = [patient["row"] for patient in influence["most_influential"]]
+    assert len(listed) == 10 and set(listed) <= set(demo["influence"]["flagged_rows"])
+    assert "findings" not in json.dumps(influence)  # rows and statistics only: no patient data in the artifact
+    assert any(note.startswith("Ki-67 linearity: restricted cubic spline (3 knots") for note in notices)

@@ -38,10 +38,10 @@ BAD_INPUT = [
     ({**VALID, "ki67_percent": -0.1}, "ki67_percent", "outside 0 to 100"),
     ({**VALID, "ki67_percent": "5"}, "ki67_percent", "must be a number"),
     ({**VALID, "ki67_percent": True}, "ki67_percent", "must be a number"),
-    ({**VALID, "ki67_percent": None}, "ki67_percent", "must be a number"),
+    ({**VALID, "surface_depression": None}, "surface_depression", "true or false"),
     ({**VALID, "surface_depression": "yes"}, "surface_depression", "true or false"),
     ({**VALID, "surface_depression": 1}, "surface_depression", "true or false"),
-    ({**VALID, "cga_positive": None}, "cga_positive", "true or false"),
+    ({**VALID, "cga_positive": "unknown"}, "cga_positive", "true or false"),
     ({"surface_depression": True, "ki67_percent": 3}, "cga_positive", "is required"),
     ({**VALID, "tumor_size": 3}, "tumor_size", "not a finding"),
     ([VALID], "body", "JSON object"),
@@ -103,7 +103,11 @@ def test_model_metadata_and_health(client):
 def test_openapi_documents_ranges_and_forbids_extra_fields(client):
     schema = client.get("/openapi.json").json()
     findings = schema["components"]["schemas"]["PatientFindings"]
-    assert findings["properties"]["ki67_percent"]["minimum"] == 0
-    assert findings["properties"]["ki67_percent"]["maximum"] == 100
+    # A number from 0 to 100, or null (not yet known).
+    assert findings["properties"]["ki67_percent"]["anyOf"] == [
+        {"type": "number", "minimum": 0, "maximum": 100},
+        {"type": "null"},
+    ]
+    assert findings["properties"]["cga_positive"]["anyOf"] == [{"type": "boolean"}, {"type": "null"}]
     assert findings["additionalProperties"] is False
     assert set(findings["required"]) == {"surface_depression", "ki67_percent", "cga_positive"}

@@ -83,8 +83,8 @@ def used_keys() -> set[str]:
 
 def test_the_key_scan_finds_the_keys_it_must():
     """Guards the scan itself: were the patterns to stop matching, the tests below would check nothing."""
-    assert {"calculate", "demo_banner", "range_note", "yes", "positive"} <= template_keys()
-    assert {"error_ki67_number", "summary_range_line", "nomogram_heading", "legend_treat_none"} <= python_keys()
+    assert {"calculate", "demo_banner", "not_yet_known", "yes", "positive"} <= template_keys()
+    assert {"error_ki67_number", "summary_without", "nomogram_heading", "legend_treat_none"} <= python_keys()
     assert verdict_keys() >= {
         "verdict_sample_small", "verdict_auc_no_development", "verdict_auc_lower", "verdict_auc_consistent",
         "verdict_auc_poor", "verdict_citl_too_high", "verdict_citl_too_low", "verdict_citl_ok",
@@ -144,7 +144,7 @@ CRITICAL = {
     "ki67_percent": ("Ki-67 index", "Ki-67 指数"),
     "ki67_unknown": ("Ki-67 not yet known", "Ki-67 尚未获得"),
     "cga_positive": ("Chromogranin A (CgA)", "嗜铬粒蛋白A（CgA）"),
-    "range_cga": ("CgA negative or positive", "CgA 阴性或阳性"),
+    "not_yet_known": ("not yet known", "尚未获得"),
     "probability": ("Risk of non-R0 resection", "非R0切除风险"),
     "result_heading": ("Predicted risk of non-curative (non-R0) resection", "预测非治愈性（非R0）切除风险"),
     "calculate": ("Calculate risk", "计算风险"),

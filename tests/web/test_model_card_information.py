@@ -49,3 +49,24 @@ def test_model_card_says_the_coefficients_were_shrunk_in_chinese(sparse_artifact
     text = _section(page)
     assert "每个预测参数的事件数：3.3（10 例事件，3 个参数）。" in text
     assert "系数已按收缩因子" in text and "重新估计了截距" in text
+
+
+def test_model_card_reports_ki67_form_and_influential_rows_of_the_shipped_model():
+    """The shipped artifact's numbers, as its own train run computed them (checked against R in
+    tests/stats/test_diagnostics.py); here: that the card shows them, in both languages."""
+    import json
+
+    from tests.conftest import DEMO_ARTIFACT
+
+    performance = json.loads(DEMO_ARTIFACT.read_text(encoding="utf-8"))["performance"]
+    linearity, influence = performance["ki67_linearity"], performance["influence"]
+    rows = ", ".join(str(p["row"]) for p in influence["most_influential"][:5])
+    english = _section(make_client().get("/model").text)
+    assert (
+        f"likelihood-ratio χ² {linearity['lr_chi2']:.2f}, df 1, p = {linearity['p']:.3f}. The model keeps Ki-67 "
+        "linear on the logit scale."
+    ) in english
+    assert f"{influence['flagged']} flagged; the most influential are spreadsheet rows {rows} of" in english
+    chinese = _section(make_client().get("/model?lang=zh").text)
+    assert f"似然比 χ² {linearity['lr_chi2']:.2f}，自由度 1" in chinese
+    assert f"影响最大的是建模数据文件中的第 {rows} 行" in chinese

@@ -64,14 +64,14 @@ def test_audit_log_records_model_and_risk_but_never_findings(tmp_path):
     assert [line["channel"] for line in lines] == ["api", "page", "live"]
     assert lines[0]["risk"] == round(risk, 6) and lines[0]["model_id"] == "rnet-demo-v1"
     assert lines[0]["risk"] == pytest.approx(risk_by_hand(17.3, 1), abs=1e-6)
-    # CgA unknown: the range runs from CgA negative to CgA positive (both coefficients of the demo are > 0).
-    assert shipped()["coefficients"]["cga_positive"] > 0
-    assert lines[1]["risk_range"] == pytest.approx([risk_by_hand(17.3, 0), risk_by_hand(17.3, 1)], abs=1e-6)
+    # CgA unknown: the submodel without CgA answers (its own coefficients, by hand as well).
+    without_cga = next(s for s in shipped()["submodels"] if s["missing"] == ["cga_positive"])["coefficients"]
+    lp = without_cga["intercept"] + without_cga["surface_depression"] + without_cga["ki67_percent"] * 17.3
+    assert lines[1]["risk"] == pytest.approx(1.0 / (1.0 + math.exp(-lp)), abs=1e-6)
     assert lines[2]["risk"] == pytest.approx(risk_by_hand(17.3, 0), abs=1e-6)
     sha256 = shipped()["sha256"]
     for line in lines:
-        risk_field = "risk_range" if line["channel"] == "page" else "risk"
-        assert set(line) == {"time", "channel", "model_id", "model_sha256", risk_field}
+        assert set(line) == {"time", "channel", "model_id", "model_sha256", "risk"}
         assert (line["model_id"], line["model_sha256"]) == ("rnet-demo-v1", sha256)
         assert re.fullmatch(r"\d{4}-\d\d-\d\dT\d\d:\d\d:\d\d\.\d{3}Z", line["time"])
     text = log.read_text()

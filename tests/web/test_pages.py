@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import json
+import math
 
 import pytest
 
@@ -102,19 +103,23 @@ def test_comma_decimal_and_percent_sign_are_accepted(client):
     assert [text_of(cell) for cell in select(ki67_row, "td")][:2] == ["Ki-67 index", "2.5 %"]
 
 
-def test_unknown_findings_give_a_range_not_an_estimate(client):
+def test_unknown_findings_are_answered_by_the_submodel_without_them(client):
+    """Ki-67 and CgA both unknown: the submodel on surface depression alone answers, by hand from its
+    stored coefficients; the points table says 'not yet known' for the two findings."""
     response = client.post("/", data={"surface_depression": "1", "ki67_unknown": "1", "cga_positive": "unknown"})
     assert response.status_code == 200
     page = parse_html(response.text)
     data = by_id(page, "result-data")
-    model = Model.from_file(DEMO_ARTIFACT)
-    lo_ki, hi_ki = next(p for p in model.artifact.predictors if p.name == "ki67_percent").fitted_range
-    low = model.predict({"surface_depression": 1, "ki67_percent": lo_ki, "cga_positive": 0}).probability
-    high = model.predict({"surface_depression": 1, "ki67_percent": hi_ki, "cga_positive": 1}).probability
-    assert float(data.get("data-range-lo")) == pytest.approx(low)
-    assert float(data.get("data-range-hi")) == pytest.approx(high)
-    assert "not an estimate" in text_of(select_one(page, "p", cls="note"))
-    assert "data-probability" not in data.attrs
+    shipped = json.loads(DEMO_ARTIFACT.read_text())
+    coef = next(s for s in shipped["submodels"] if s["missing"] == ["ki67_percent", "cga_positive"])["coefficients"]
+    risk = 1.0 / (1.0 + math.exp(-(coef["intercept"] + coef["surface_depression"])))
+    assert float(data.get("data-probability")) == pytest.approx(risk, abs=1e-7)
+    assert data.get("data-missing") == "ki67_percent cga_positive"
+    cells = [text_of(cell) for cell in select(page, "td")]
+    assert cells.count("not yet known") == 2
+    assert text_of(select_one(page, "p", cls="answered-by")).startswith(
+        "Estimated without Ki-67 index and Chromogranin A (CgA) (not yet known)"
+    )
 
 
 def test_extrapolation_is_flagged_on_the_page(client):

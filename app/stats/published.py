@@ -15,8 +15,15 @@ own statistics package) can serve it here.  The spec is a JSON file:
       "coefficients": {"intercept": -2.5, "surface_depression": 1.3, …},
       "covariance": [[…], …]             (order: intercept, then predictors)
         or "standard_errors": {"intercept": 0.4, …},
-      "performance": {"n": 213, "events": 45, "auc": 0.766, "auc_ci95": [0.696, 0.837]}   (optional)
+      "performance": {"n": 213, "events": 45, "auc": 0.766, "auc_ci95": [0.696, 0.837]},  (optional)
+      "submodels": [                       (optional: answers when findings are not yet known)
+        {"missing": ["ki67_percent"], "coefficients": {"intercept": …, "surface_depression": …},
+         "covariance": [[…]] or "standard_errors": {…}, "performance": {"auc": …}}
+      ]
     }
+
+Without a submodel for a pattern of unknown findings, the calculator asks for
+those findings (HTTP 422) rather than guessing them.
 
 With standard errors only, the covariance is taken as diagonal; the CIs of
 predictions then ignore the correlation between estimates (usually strong
@@ -34,6 +41,7 @@ import numpy as np
 
 from app.errors import UserInputError
 from app.model.artifact import check_model_id
+from app.model.nomogram import build_nomogram
 from app.stats.cohort import COLUMNS
 from app.stats.fit import coefficient_rows
 from app.stats.train import (
@@ -119,6 +127,90 @@ def read_spec(path: str | Path) -> dict[str, Any]:
     return spec
 
 
+def _coefficients_and_covariance(
+    part: dict[str, Any], order: list[str], *, where: str
+) -> tuple[dict[str, float], list[list[float]], str]:
+    """Coefficients in `order` and their covariance (given, or diagonal from standard errors), with a note."""
+    prefix = f"{where}: " if where else ""
+    coefficients_in = part.get("coefficients")
+    if not isinstance(coefficients_in, dict) or sorted(coefficients_in) != sorted(order):
+        raise SpecError(f"{prefix}'coefficients' must have exactly the keys {order}.")
+    coefficients = {k: _number(coefficients_in[k], f"coefficients.{k}") for k in order}
+    if "covariance" in part:
+        cov = part["covariance"]
+        if (
+            not isinstance(cov, list)
+            or len(cov) != len(order)
+            or any(not isinstance(row, list) or len(row) != len(order) for row in cov)
+        ):
+            raise SpecError(f"{prefix}'covariance' must be a {len(order)}x{len(order)} matrix in the order {order}.")
+        covariance = [[_number(v, "covariance") for v in row] for row in cov]
+        matrix = np.array(covariance)
+        if not np.allclose(matrix, matrix.T, rtol=1e-9, atol=1e-12):
+            raise SpecError(f"{prefix}'covariance' must be symmetric.")
+        if np.min(np.linalg.eigvalsh(matrix)) <= 0:
+            raise SpecError(
+                f"{prefix}'covariance' must be positive definite (check the order: intercept, then predictors)."
+            )
+        return coefficients, covariance, "Covariance as given in the spec."
+    if "standard_errors" in part:
+        se = part["standard_errors"]
+        if not isinstance(se, dict) or sorted(se) != sorted(order):
+            raise SpecError(f"{prefix}'standard_errors' must have exactly the keys {order}.")
+        errors = {a: _number(se[a], f"standard_errors.{a}") for a in order}
+        if min(errors.values()) <= 0:
+            raise SpecError(f"{prefix}every standard error must be positive.")
+        covariance = [[(errors[a] ** 2 if a == b else 0.0) for b in order] for a in order]
+        return (
+            coefficients,
+            covariance,
+            "Only standard errors were available: the covariance is taken as diagonal, so confidence intervals "
+            "of predictions ignore the correlation between estimates and may be too wide or too narrow.",
+        )
+    raise SpecError(f"{prefix}the spec needs 'covariance' or 'standard_errors' so that predictions get a CI.")
+
+
+def _submodels(spec: dict[str, Any], names: tuple[str, ...], predictors: list[dict[str, Any]]) -> list[dict[str, Any]]:
+    """Published pattern submodels: the model refitted without findings that may be unknown."""
+    given = spec.get("submodels", [])
+    if not isinstance(given, list):
+        raise SpecError("'submodels' must be a list of objects with 'missing', 'coefficients' and a covariance.")
+    submodels = []
+    for index, entry in enumerate(given):
+        where = f"submodels[{index}]"
+        missing = entry.get("missing") if isinstance(entry, dict) else None
+        if (
+            not isinstance(missing, list)
+            or not missing
+            or not set(missing) <= set(names)
+            or len(set(missing)) < len(missing)
+        ):
+            raise SpecError(f"{where}: 'missing' must list some of the predictors {list(names)}, each once.")
+        kept = [n for n in names if n not in missing]
+        if not kept:
+            raise SpecError(f"{where}: a submodel must keep at least one predictor.")
+        order = ["intercept", *kept]
+        coefficients, covariance, _ = _coefficients_and_covariance(entry, order, where=where)
+        performance = entry.get("performance") or {}
+        if not isinstance(performance, dict):
+            raise SpecError(f"{where}: 'performance' must be an object.")
+        submodels.append(
+            {
+                "missing": [n for n in names if n in missing],
+                "predictors": kept,
+                "coefficients": coefficients,
+                "covariance": covariance,
+                "performance": {k: performance.get(k) for k in ("n", "events", "auc", "auc_ci95")},
+                "nomogram": build_nomogram(
+                    intercept=coefficients["intercept"],
+                    predictors=[p for p in predictors if p["name"] in kept],
+                    coefficients=coefficients,
+                ),
+            }
+        )
+    return submodels
+
+
 def artifact_from_spec(spec: dict[str, Any], *, created_at: str | None = None) -> tuple[dict[str, Any], list[str]]:
     """Build artifact data (without digest) from a coefficient spec; return it with notices."""
     for key in ("model_id", "predictors", "coefficients", "reference"):
@@ -129,43 +221,10 @@ def artifact_from_spec(spec: dict[str, Any], *, created_at: str | None = None) -
     names = tuple(str(p.get("name")) for p in spec["predictors"])
     check_predictor_names(names)
     order = ["intercept", *names]
-    coefficients_in = spec["coefficients"]
-    if not isinstance(coefficients_in, dict) or sorted(coefficients_in) != sorted(order):
-        raise SpecError(f"'coefficients' must have exactly the keys {order}.")
-    coefficients = {k: _number(coefficients_in[k], f"coefficients.{k}") for k in order}
+    coefficients, covariance, covariance_note = _coefficients_and_covariance(spec, order, where="")
     if all(coefficients[k] == 0 for k in names):
         raise SpecError("every predictor's coefficient is zero: such a model predicts one risk for everyone.")
-    notices: list[str] = []
-    if "covariance" in spec:
-        cov = spec["covariance"]
-        if (
-            not isinstance(cov, list)
-            or len(cov) != len(order)
-            or any(not isinstance(row, list) or len(row) != len(order) for row in cov)
-        ):
-            raise SpecError(f"'covariance' must be a {len(order)}x{len(order)} matrix in the order {order}.")
-        covariance = [[_number(v, "covariance") for v in row] for row in cov]
-        matrix = np.array(covariance)
-        if not np.allclose(matrix, matrix.T, rtol=1e-9, atol=1e-12):
-            raise SpecError("'covariance' must be symmetric.")
-        if np.min(np.linalg.eigvalsh(matrix)) <= 0:
-            raise SpecError("'covariance' must be positive definite (check the order: intercept, then predictors).")
-        covariance_note = "Covariance as given in the spec."
-    elif "standard_errors" in spec:
-        se = spec["standard_errors"]
-        if not isinstance(se, dict) or sorted(se) != sorted(order):
-            raise SpecError(f"'standard_errors' must have exactly the keys {order}.")
-        errors = {a: _number(se[a], f"standard_errors.{a}") for a in order}
-        if min(errors.values()) <= 0:
-            raise SpecError("every standard error must be positive.")
-        covariance = [[(errors[a] ** 2 if a == b else 0.0) for b in order] for a in order]
-        covariance_note = (
-            "Only standard errors were available: the covariance is taken as diagonal, so confidence intervals "
-            "of predictions ignore the correlation between estimates and may be too wide or too narrow."
-        )
-        notices.append(covariance_note)
-    else:
-        raise SpecError("the spec needs 'covariance' or 'standard_errors' so that predictions get a CI.")
+    notices: list[str] = [covariance_note] if covariance_note.startswith("Only standard errors") else []
 
     predictors = []
     for entry in spec["predictors"]:
@@ -218,6 +277,7 @@ def artifact_from_spec(spec: dict[str, Any], *, created_at: str | None = None) -
         ),
         performance=performance,
         curves={},
+        submodels=_submodels(spec, names, predictors),
         provenance={
             "source": "published",
             "created_at": created_at or created_at_now(),

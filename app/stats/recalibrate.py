@@ -54,6 +54,13 @@ def recalibrated_artifact(
     tests: list[dict[str, Any]] = []
     chosen = method
     notices = [f"{cohort.source_name}: {data.selection_note}."]
+    if artifact.submodels:
+        # An updated main model with the parent's submodels would answer unknown findings from a model
+        # that was never checked on this hospital's patients.
+        notices.append(
+            "warning: the parent's submodels for unknown findings are not carried over: the updated model asks "
+            "for every finding. To answer unknown findings locally, train a model on the local cohort."
+        )
     if method == "auto":
         chosen, tests = closed_test(updates, len(names))
         notices.append("auto: " + closed_test_reason(chosen, tests))

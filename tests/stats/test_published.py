@@ -91,3 +91,57 @@ def test_standard_errors_only_give_a_diagonal_covariance_and_say_so():
     ]
     assert data["provenance"]["source"] == "published"
     assert data["provenance"]["data_sha256"] is None
+
+
+def test_spec_submodels_answer_unknown_findings_with_their_own_coefficients(tmp_path):
+    """A published submodel without Ki-67 answers when Ki-67 is unknown: expit(−2.2 + 1.1·1 + 0.6·0) by hand."""
+    import json
+    import math
+
+    from app.cli import main
+    from app.model.predict import Model
+
+    spec = {
+        "model_id": "published-sub",
+        "reference": "Example et al. 2025",
+        "predictors": [
+            {"name": "surface_depression", "kind": "binary"},
+            {"name": "ki67_percent", "kind": "continuous", "nomogram_range": [0, 20]},
+            {"name": "cga_positive", "kind": "binary"},
+        ],
+        "coefficients": {"intercept": -3.0, "surface_depression": 1.4, "ki67_percent": 0.25, "cga_positive": 0.8},
+        "standard_errors": {"intercept": 0.4, "surface_depression": 0.35, "ki67_percent": 0.07, "cga_positive": 0.3},
+        "submodels": [
+            {
+                "missing": ["ki67_percent"],
+                "coefficients": {"intercept": -2.2, "surface_depression": 1.1, "cga_positive": 0.6},
+                "standard_errors": {"intercept": 0.3, "surface_depression": 0.3, "cga_positive": 0.25},
+            }
+        ],
+    }
+    path = tmp_path / "spec.json"
+    path.write_text(json.dumps(spec))
+    out = tmp_path / "a.json"
+    assert main(["from-coefficients", str(path), "--out", str(out)]) == 0
+    model = Model.from_file(out)
+    answer = model.predict({"surface_depression": 1.0, "ki67_percent": None, "cga_positive": 0.0})
+    assert answer.probability == pytest.approx(1 / (1 + math.exp(-(-2.2 + 1.1))), abs=1e-9)
+    se = math.sqrt(0.3**2 + 0.3**2)  # diagonal covariance: Var(b0) + Var(b_dep)
+    assert answer.ci95[1] == pytest.approx(1 / (1 + math.exp(-(-1.1 + 1.959963984540054 * se))), abs=1e-7)
+    assert answer.missing == ("ki67_percent",) and answer.predictors == ("surface_depression", "cga_positive")
+    assert not model.can_leave_out(("cga_positive",))
+
+
+def test_spec_submodel_with_an_unknown_name_is_refused(tmp_path):
+    from app.stats.published import SpecError, artifact_from_spec
+
+    spec = {
+        "model_id": "bad-sub",
+        "reference": "x",
+        "predictors": [{"name": "surface_depression", "kind": "binary"}, {"name": "cga_positive", "kind": "binary"}],
+        "coefficients": {"intercept": -1.0, "surface_depression": 1.0, "cga_positive": 0.5},
+        "standard_errors": {"intercept": 0.3, "surface_depression": 0.3, "cga_positive": 0.3},
+        "submodels": [{"missing": ["ki67_percent"], "coefficients": {"intercept": -1.0}, "standard_errors": {}}],
+    }
+    with pytest.raises(SpecError, match=r"submodels\[0\]: 'missing' must list some of the predictors"):
+        artifact_from_spec(spec)

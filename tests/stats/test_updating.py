@@ -77,3 +77,14 @@ def test_auc_verdict_compares_with_the_optimism_corrected_development_auc(tmp_pa
     assert result["model"]["development_auc"] == artifact.performance.auc_optimism_corrected
     assert result["model"]["development_auc_kind"] == "optimism-corrected"
     assert artifact.performance.auc_optimism_corrected < artifact.performance.auc
+
+
+def test_recalibrated_model_drops_the_parents_submodels_and_says_so(tmp_path):
+    path = cohort_from_model(tmp_path, n=400, seed=35, intercept_shift=-0.5)
+    artifact = load_artifact(DEMO_ARTIFACT)
+    assert artifact.submodels  # the shipped model has them
+    data, notices = recalibrated_artifact(artifact=artifact, cohort=read_cohort(path), method="intercept", model_id="l")
+    assert data["submodels"] == []
+    assert any(
+        n.startswith("warning: the parent's submodels for unknown findings are not carried over") for n in notices
+    )

@@ -108,7 +108,9 @@ def _auc(lp: np.ndarray, events: np.ndarray, trials: np.ndarray) -> np.ndarray:
     )
 
 
-def bootstrap_optimism(*, x: np.ndarray, y: np.ndarray, coef: np.ndarray, replicates: int, seed: int) -> OptimismResult:
+def bootstrap_optimism(
+    *, x: np.ndarray, y: np.ndarray, coef: np.ndarray, replicates: int, seed: int, curve: bool = True
+) -> OptimismResult:
     """Harrell's bootstrap optimism correction of AUC, calibration intercept/slope, CITL and Brier.
 
     Parameters
@@ -123,6 +125,9 @@ def bootstrap_optimism(*, x: np.ndarray, y: np.ndarray, coef: np.ndarray, replic
         B, the number of bootstrap samples.
     seed
         Seed of numpy's PCG64 generator: the same seed gives the same result.
+    curve
+        Whether to correct the calibration curve too (the costly part: two smoothers per
+        replicate); without it the curve's optimism is NaN and every point's count 0.
 
     As `rms::validate` (predab.resample): every replicate is refitted as
     `lrm.fit` would (`fit_logistic_batch`), and every replicate lrm.fit does
@@ -184,7 +189,7 @@ def bootstrap_optimism(*, x: np.ndarray, y: np.ndarray, coef: np.ndarray, replic
             defined = np.isfinite(difference)
             sums[index] += float(np.sum(difference[defined]))
             counts[index] += int(defined.sum())
-        for b in range(lp.shape[1]):
+        for b in range(lp.shape[1] if curve else 0):
             train = smooth_at(p=p[:, b], events=events_b[:, b], trials=trials_b[:, b], grid=grid, outside=np.nan)
             test = smooth_at(p=p[:, b], events=patterns.events, trials=patterns.trials, grid=grid, outside=np.nan)
             covered = np.isfinite(train) & np.isfinite(test)

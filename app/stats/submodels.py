@@ -69,7 +69,9 @@ def fit_submodels(
             warnings.append(f"warning: no submodel without {', '.join(missing)} ({exc}); the calculator will need it.")
             continue
         optimism = (
-            bootstrap_optimism(x=sub_x, y=y, coef=fit.coef_, replicates=bootstrap, seed=seed) if bootstrap else None
+            bootstrap_optimism(x=sub_x, y=y, coef=fit.coef_, replicates=bootstrap, seed=seed, curve=False)
+            if bootstrap
+            else None
         )
         coef, cov = fit.coef_, fit.cov_
         if shrink is not None and optimism is not None:

@@ -193,3 +193,13 @@ def test_same_seed_same_result_other_seed_other_result():
     np.testing.assert_array_equal(first.curve_corrected, second.curve_corrected)
     assert (first.seed, first.replicates_requested) == (9, 30)
     assert other.optimism["auc"] != first.optimism["auc"]
+
+
+def test_without_the_curve_the_indices_are_the_same():
+    """Submodels skip the costly curve; the validation indices must not depend on that choice."""
+    x, y = simulated_xy(150, 43)
+    fit = fit_logistic(x=x, y=y, names=("a", "b", "c"))
+    full = bootstrap_optimism(x=x, y=y, coef=fit.coef_, replicates=20, seed=4)
+    quick = bootstrap_optimism(x=x, y=y, coef=fit.coef_, replicates=20, seed=4, curve=False)
+    assert quick.optimism == full.optimism
+    assert np.isnan(quick.curve_corrected).all() and not np.isnan(full.curve_corrected).all()

@@ -9,7 +9,7 @@ import numpy as np
 from app.errors import StatisticalError
 from app.stats.batch_logistic import expit, fit_intercept_slope_batch, fit_offset_intercept_batch
 from app.stats.fit import Z_95
-from app.stats.smoothers import loess_interpolate_fit, lowess_fit
+from app.stats.smoothers import loess_interpolate_fit, lowess_at, lowess_fit
 
 
 def logit(p: np.ndarray) -> np.ndarray:
@@ -228,7 +228,7 @@ def smooth_at(
     Grid points beyond the smallest or largest risk get `outside` (NaN for
     `approx`'s rule = 1, as `rms::calibrate`); None extends the end values.
     """
+    if outside is not None:
+        return lowess_at(p, events, grid, weights=trials, aggregated=True, outside=outside)
     ux, fitted = lowess_fit(p, events, weights=trials, aggregated=True)
-    if outside is None:
-        return np.interp(grid, ux, fitted)
-    return np.interp(grid, ux, fitted, left=outside, right=outside)
+    return np.interp(grid, ux, fitted)

@@ -118,6 +118,42 @@ def lowess_fit(
     return ux, np.interp(ux, ux[anchors], fitted)
 
 
+def lowess_at(
+    x: np.ndarray,
+    y: np.ndarray,
+    at: np.ndarray,
+    *,
+    f: float = 2.0 / 3.0,
+    weights: np.ndarray | None = None,
+    aggregated: bool = False,
+    outside: float = np.nan,
+) -> np.ndarray:
+    """R's `approx(lowess(x, y, f, iter = 0), xout = at)`: the lowess curve read at `at`.
+
+    Equal to interpolating `lowess_fit`'s values, but fits only the anchors that bracket a point
+    of `at`: between two anchors clowess interpolates linearly, and so does `approx` between two
+    data points, so a point's value depends on its two bracketing anchors alone.  Points beyond
+    the data get `outside` (R's rule = 1 gives NA).
+    """
+    ux, count, ysum = _aggregate(x, y, weights, aggregated)
+    at = np.asarray(at, dtype=float)
+    result = np.full(at.shape, outside, dtype=float)
+    inside = (at >= ux[0]) & (at <= ux[-1])
+    if not inside.any():
+        return result
+    if ux.size == 1:
+        result[inside] = ysum[0] / count[0]
+        return result
+    x_range = ux[-1] - ux[0]
+    ns = max(2.0, min(count.sum(), float(int(f * count.sum() + 1e-7))))
+    anchor_x = ux[_lowess_anchors(ux, 0.01 * x_range)]
+    right = np.clip(np.searchsorted(anchor_x, at[inside], side="right"), 1, anchor_x.size - 1)
+    needed = np.unique(np.concatenate([right - 1, right]))
+    fitted = _local_linear(ux, count, ysum, anchor_x[needed], ns, x_range)
+    result[inside] = np.interp(at[inside], anchor_x[needed], fitted)
+    return result
+
+
 def _local_linear(
     ux: np.ndarray, count: np.ndarray, ysum: np.ndarray, centres: np.ndarray, ns: float, x_range: float
 ) -> np.ndarray:

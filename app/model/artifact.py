@@ -341,7 +341,11 @@ def load_artifact(path: str | Path) -> ModelArtifact:
     except OSError as exc:
         raise ArtifactError(f"model artifact '{path}' cannot be read: {exc.strerror}.") from None
     try:
-        data = json.loads(raw.decode("utf-8"), parse_constant=_reject_constant)
+        data = json.loads(raw.decode("utf-8"), parse_constant=_reject_constant, parse_float=_finite_float)
+    except RecursionError:
+        raise ArtifactError(
+            f"model artifact '{path}' is nested far deeper than an artifact is; it is not a model artifact."
+        ) from None
     except (UnicodeDecodeError, json.JSONDecodeError, ValueError) as exc:
         raise ArtifactError(
             f"model artifact '{path}' is not valid JSON ({exc}); it may be truncated or damaged. "
@@ -370,6 +374,14 @@ def load_artifact(path: str | Path) -> ModelArtifact:
             f"model artifact '{path}' does not follow schema version 1 at '{where}': {first['msg']}. "
             "Re-create it with `python -m app train` or `python -m app from-coefficients`."
         ) from None
+
+
+def _finite_float(text: str) -> float:
+    """JSON numbers such as 1e999 overflow to infinity, which no artifact holds."""
+    value = float(text)
+    if not math.isfinite(value):
+        raise ValueError(f"the number {text[:20]} is too large")
+    return value
 
 
 def _reject_constant(name: str) -> None:

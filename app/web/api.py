@@ -10,8 +10,9 @@ from fastapi.responses import JSONResponse
 import app as package
 from app.model.predict import Model, UnknownFindingError
 from app.web.schemas import ErrorResponse, ModelIdentity, PatientFindings, RiskPrediction
+from app.web.strict_json import StrictJSONRoute
 
-router = APIRouter()
+router = APIRouter(route_class=StrictJSONRoute)
 
 DEMONSTRATION_NOTICE = (
     "Demonstration model fitted on synthetic patients, not on the study's data: not for clinical decisions."

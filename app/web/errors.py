@@ -28,6 +28,10 @@ def clinician_messages(errors: list[dict[str, Any]]) -> list[dict[str, str]]:
             field, text = "body", "The request body is not valid JSON; send an object with the three findings."
         elif kind in ("model_attributes_type", "dict_type"):
             field, text = "body", "The request body must be a JSON object with the three findings."
+        elif kind == "duplicate_key":
+            text = f"{label} is given more than once; send each finding once (the answer would depend on which one counted)."
+        elif kind == "value_error" and field == "body":
+            text = f"The request body is not acceptable: {str(error.get('msg', '')).removeprefix('Value error, ')}."
         elif kind == "missing":
             text = f"{label} is required: a finding left out is never assumed absent."
         elif kind == "extra_forbidden":

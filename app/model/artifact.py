@@ -226,6 +226,14 @@ class ModelArtifact(BaseModel):
                 raise ValueError(f"nomogram axis '{axis.name}' needs at least two ticks")
         if self.curves and not {"roc", "calibration", "decision"} <= set(self.curves):
             raise ValueError("curves must hold roc, calibration and decision (or be empty)")
+        _check_positive_definite(self.covariance, "covariance")
+        _check_coefficient_table(self.coefficient_table, self.covariance_order, self.coefficients)
+        _check_performance(self.performance)
+        _check_ranges(self.predictors)
+        if self.curves:
+            _check_curves(self.curves)
+        if len(self.provenance.notes) > MAX_NOTES_CHARACTERS:
+            raise ValueError(f"provenance.notes is longer than {MAX_NOTES_CHARACTERS} characters")
         seen: set[frozenset[str]] = set()
         for submodel in self.submodels:
             _check_submodel(submodel, names)
@@ -234,6 +242,102 @@ class ModelArtifact(BaseModel):
                 raise ValueError(f"two submodels are missing the same findings {sorted(pattern)}")
             seen.add(pattern)
         return self
+
+
+MAX_ARTIFACT_BYTES = 5_000_000
+"""An artifact is tens of kilobytes; anything this large is not one (and would be held in every worker)."""
+
+MAX_NOTES_CHARACTERS = 10_000
+
+PREDICTOR_DOMAINS = {"ki67_percent": (0.0, 100.0)}
+"""Values a finding can take at all, whatever a model's ranges say."""
+
+
+def _check_positive_definite(matrix: list[list[float]], where: str) -> None:
+    """A covariance matrix must be symmetric positive definite: otherwise a CI collapses or explodes."""
+    import numpy as np
+
+    try:
+        np.linalg.cholesky(np.array(matrix, dtype=float))
+    except np.linalg.LinAlgError:
+        raise ValueError(f"{where} is not positive definite (CIs would be meaningless)") from None
+
+
+def _check_coefficient_table(table: list[dict[str, Any]], order: list[str], coefficients: dict[str, float]) -> None:
+    names = [row.get("name") for row in table]
+    if names != order:
+        raise ValueError(f"coefficient_table rows must be the terms {order}, in that order")
+    for row in table:
+        beta = row.get("beta")
+        if not isinstance(beta, int | float) or abs(beta - coefficients[row["name"]]) > CANONICAL_RELATIVE_TOLERANCE * (
+            1 + abs(beta)
+        ):
+            raise ValueError(f"coefficient_table row '{row['name']}' does not match its coefficient")
+
+
+def _unit_interval(value: Any) -> bool:
+    return isinstance(value, int | float) and 0.0 <= value <= 1.0
+
+
+def _check_performance(performance: Performance) -> None:
+    for name in ("auc", "auc_optimism_corrected", "brier"):
+        value = getattr(performance, name)
+        if value is not None and not _unit_interval(value):
+            raise ValueError(f"performance.{name} must lie between 0 and 1")
+    if performance.auc_ci95 is not None and not all(_unit_interval(v) for v in performance.auc_ci95):
+        raise ValueError("performance.auc_ci95 must lie between 0 and 1")
+    extra = performance.model_extra or {}
+    if "prevalence" in extra and not _unit_interval(extra["prevalence"]):
+        raise ValueError("performance.prevalence must lie between 0 and 1")
+    if performance.n is not None and performance.events is not None and not 0 <= performance.events <= performance.n:
+        raise ValueError("performance.events must lie between 0 and n")
+
+
+def _check_ranges(predictors: list[PredictorSpec]) -> None:
+    for spec in predictors:
+        lo, hi = spec.allowed_range
+        domain = PREDICTOR_DOMAINS.get(spec.name, (-math.inf, math.inf))
+        if not (lo <= hi and domain[0] <= lo and hi <= domain[1]):
+            raise ValueError(f"predictor '{spec.name}': allowed_range must be ordered and within {list(domain)}")
+        if spec.fitted_range is not None:
+            f_lo, f_hi = spec.fitted_range
+            if not (f_lo <= f_hi and lo <= f_lo and f_hi <= hi):
+                raise ValueError(f"predictor '{spec.name}': fitted_range must be ordered and within allowed_range")
+        n_lo, n_hi = spec.nomogram_range
+        if not (n_lo < n_hi and domain[0] <= n_lo and n_hi <= domain[1]):
+            raise ValueError(f"predictor '{spec.name}': nomogram_range must be ordered and within {list(domain)}")
+
+
+def _same_length_numbers(curve: Any, keys: tuple[str, ...], where: str, *, unit: tuple[str, ...] = ()) -> None:
+    if not isinstance(curve, dict) or not all(isinstance(curve.get(k), list) for k in keys):
+        raise ValueError(f"curves.{where} must hold the lists {list(keys)}")
+    lengths = {len(curve[k]) for k in keys}
+    if len(lengths) != 1 or 0 in lengths:
+        raise ValueError(f"curves.{where}: {list(keys)} must be non-empty lists of one length")
+    for key in keys:
+        for value in curve[key]:
+            if value is not None and not isinstance(value, int | float):
+                raise ValueError(f"curves.{where}.{key} must hold numbers")
+            if key in unit and value is not None and not _unit_interval(value):
+                raise ValueError(f"curves.{where}.{key} must lie between 0 and 1")
+
+
+def _check_curves(curves: dict[str, Any]) -> None:
+    """The shapes the model card draws from; a verified artifact never makes it fail."""
+    _same_length_numbers(curves["roc"], ("fpr", "tpr"), "roc", unit=("fpr", "tpr"))
+    calibration = curves["calibration"]
+    if not isinstance(calibration, dict):
+        raise ValueError("curves.calibration must be an object")
+    grouped = ("predicted", "observed", "observed_lo", "observed_hi")
+    _same_length_numbers(calibration.get("grouped"), grouped, "calibration.grouped", unit=grouped)
+    # Smoothed observed rates may stray just outside [0, 1] (a local linear fit), the risks may not.
+    _same_length_numbers(
+        calibration.get("smoothed"), ("predicted", "observed"), "calibration.smoothed", unit=("predicted",)
+    )
+    if "bias_corrected" in calibration:
+        _same_length_numbers(calibration["bias_corrected"], ("predicted", "corrected"), "calibration.bias_corrected")
+    decision = ("threshold", "net_benefit_model", "net_benefit_all", "net_benefit_none")
+    _same_length_numbers(curves["decision"], decision, "decision", unit=("threshold",))
 
 
 def _check_submodel(submodel: Submodel, names: list[str]) -> None:
@@ -258,6 +362,7 @@ def _check_submodel(submodel: Submodel, names: list[str]) -> None:
                 1 + abs(submodel.covariance[i][j])
             ):
                 raise ValueError(f"{where}: covariance is not symmetric")
+    _check_positive_definite(submodel.covariance, f"{where}: covariance")
     if [a.name for a in submodel.nomogram.axes] != kept:
         raise ValueError(f"{where}: nomogram axes must follow its predictors")
     for axis in submodel.nomogram.axes:
@@ -335,6 +440,15 @@ def load_artifact(path: str | Path) -> ModelArtifact:
     """
     path = Path(path)
     try:
+        if not path.exists():
+            raise FileNotFoundError
+        if not path.is_file():  # a folder, a device or a FIFO (reading a FIFO would block start-up)
+            raise ArtifactError(f"model artifact '{path}' is not a regular file; give the path of the JSON file.")
+        if path.stat().st_size > MAX_ARTIFACT_BYTES:
+            raise ArtifactError(
+                f"model artifact '{path}' is {path.stat().st_size:,} bytes; an artifact is far smaller "
+                f"(at most {MAX_ARTIFACT_BYTES:,}). It is not a model artifact."
+            )
         raw = path.read_bytes()
     except FileNotFoundError:
         raise ArtifactError(f"model artifact '{path}' does not exist. Check the path (or RNET_ARTIFACT).") from None

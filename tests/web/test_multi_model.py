@@ -11,11 +11,18 @@ from tests.conftest import DEMO_ARTIFACT, by_id, parse_html, select_one, text_of
 from tests.web.conftest import make_client
 
 
+def shift_intercept(data: dict, by: float) -> None:
+    """Another model: the intercept moved, with its coefficient-table row and nomogram origin (consistent)."""
+    data["coefficients"]["intercept"] += by
+    data["coefficient_table"][0]["beta"] += by
+    data["nomogram"]["lp_at_zero_points"] += by
+
+
 @pytest.fixture
 def second_artifact(tmp_path):
     data = json.loads(DEMO_ARTIFACT.read_text())
     data["model_id"] = "second"
-    data["coefficients"]["intercept"] -= 0.5
+    shift_intercept(data, -0.5)
     data["sha256"] = digest(data)
     path = tmp_path / "second.json"
     path.write_text(json.dumps(data))
@@ -68,7 +75,7 @@ def test_first_of_rnet_artifacts_is_the_default_when_rnet_artifact_is_unset(seco
 
 def test_two_different_artifacts_with_one_id_are_refused(tmp_path):
     data = json.loads(DEMO_ARTIFACT.read_text())
-    data["coefficients"]["intercept"] += 1
+    shift_intercept(data, 1.0)
     data["sha256"] = digest(data)
     clash = tmp_path / "clash.json"
     clash.write_text(json.dumps(data))

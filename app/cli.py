@@ -217,45 +217,61 @@ def cmd_recalibrate(args: argparse.Namespace) -> int:
 
 
 def cmd_report(args: argparse.Namespace) -> int:
+    """Write the cohort report.  Every check is made, and every output computed, before anything is
+    written: a refusal (exit 2) leaves no file behind.  A model the data cannot support (separation, too
+    few events, collinearity) is not a refusal: the tables are written, the model sections say why, and a
+    warning goes to stderr."""
     import csv
     import io
     import json
 
     from app.model.artifact import write_atomic
     from app.stats.cohort import read_cohort
-    from app.stats.report import cohort_report, csv_tables, looks_synthetic
+    from app.stats.report import CSV_TABLE_NAMES, cohort_report, csv_tables, looks_synthetic, model_failure_sentence
     from app.stats.train import check_predictor_names
     from app.web.reports import render_cohort_report
 
     check_predictor_names(args.predictors)
-    targets = [t for t in (args.out, args.json) if t]
-    for target in targets:
-        if Path(target).exists() and not args.force:
-            raise UserInputError(f"'{target}' already exists; choose another name or add --force to replace it.")
+    targets = [Path(t) for t in (args.out, args.json) if t]
+    tables = [Path(args.csv_dir) / name for name in CSV_TABLE_NAMES] if args.csv_dir else []
     if args.csv_dir and not Path(args.csv_dir).is_dir():
         raise UserInputError(f"--csv-dir '{args.csv_dir}' is not an existing folder; create it first.")
+    if len({t.resolve() for t in targets + tables}) < len(targets + tables):
+        raise UserInputError("--out, --json and the CSV tables must be different files; give different names.")
+    for target in targets + tables:
+        if target.is_dir():
+            raise UserInputError(f"'{target}' is a folder; give a file name to write to.")
+    for target in targets:  # the CSV tables in --csv-dir are replaced, as before
+        if target.exists() and not args.force:
+            raise UserInputError(f"'{target}' already exists; choose another name or add --force to replace it.")
+        if not target.parent.is_dir():
+            raise UserInputError(f"the folder '{target.parent}' for '{target.name}' does not exist; create it first.")
     cohort = read_cohort(args.data)
     data = cohort_report(
         cohort=cohort, predictors=args.predictors, bootstrap=args.bootstrap, seed=args.seed,
         synthetic=args.synthetic or looks_synthetic(cohort),
     )  # fmt: skip
-    for notice in cohort.notices() + data["model"]["notices"]:
-        _say(notice if notice.startswith("warning: ") else f"note: {notice}")
-    html = render_cohort_report(data)
+    outputs: list[tuple[Path, bytes]] = []
     if args.json:
-        write_atomic(
-            args.json,
-            (json.dumps(data, indent=2, ensure_ascii=False, allow_nan=False) + "\n").encode(),
-            force=args.force,
+        outputs.append(
+            (Path(args.json), (json.dumps(data, indent=2, ensure_ascii=False, allow_nan=False) + "\n").encode())
         )
-        _say(f"wrote {args.json}")
     if args.csv_dir:
         for name, rows in csv_tables(data).items():
             buffer = io.StringIO()
             csv.writer(buffer, lineterminator="\n").writerows(rows)
-            write_atomic(Path(args.csv_dir) / name, buffer.getvalue().encode("utf-8"), force=True)
+            outputs.append((Path(args.csv_dir) / name, buffer.getvalue().encode("utf-8")))
+    outputs.append((Path(args.out), render_cohort_report(data).encode("utf-8")))
+    for notice in cohort.notices() + data["model"]["notices"]:
+        _say(notice if notice.startswith("warning: ") else f"note: {notice}")
+    for path, content in outputs:
+        write_atomic(path, content, force=args.force or path in tables)
+    if data["artifact"] is None:
+        _say(f"warning: {model_failure_sentence(data['model'])} Table 1 and the outcomes were written.")
+    if args.json:
+        _say(f"wrote {args.json}")
+    if args.csv_dir:
         _say(f"wrote the tables as CSV in {args.csv_dir}")
-    write_atomic(args.out, html.encode("utf-8"), force=args.force)
     flow = data["flow"]
     print(f"{flow['analysed']} patients: <10 mm {flow['small']}, 10–20 mm {flow['large']}; wrote {args.out}")
     return EXIT_OK

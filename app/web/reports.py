@@ -50,26 +50,37 @@ VARIABLE_LABELS = {
 }  # fmt: skip
 
 
-def render_cohort_report(data: dict[str, Any]) -> str:
-    """The study report: Table 1, outcomes, risk factors, the model's figures, methods, TRIPOD."""
+def _model_figures(artifact: dict[str, Any] | None) -> dict[str, Any]:
+    """The fitted model, its nomogram and curves; none when the model could not be fitted."""
+    if artifact is None:
+        return {"model": None, "nomogram": "", "charts": {}}
     from app.model.artifact import ModelArtifact, with_digest
     from app.model.predict import Model
     from app.web.charts import nomogram_svg
 
-    model = Model(ModelArtifact.model_validate(with_digest(data["artifact"])))
+    model = Model(ModelArtifact.model_validate(with_digest(artifact)))
+    charts = curve_charts(artifact["curves"], "en", prevalence=artifact["performance"]["prevalence"])
+    return {"model": model, "nomogram": nomogram_svg(model, "en"), "charts": charts}
+
+
+def render_cohort_report(data: dict[str, Any]) -> str:
+    """The study report: Table 1, outcomes, risk factors, the model's figures, methods, TRIPOD.
+
+    When the model could not be fitted (data["artifact"] is None) its sections say why in one sentence.
+    """
+    from app.stats.report import model_failure_sentence
+
     stylesheet = (resource_dir("static") / "css" / "app.css").read_text(encoding="utf-8")
+    failure = "" if data["artifact"] is not None else model_failure_sentence(data["model"])
     return (
         _environment()
         .get_template("cohort_report.html")
         .render(
             t=STRINGS["en"],
             data=data,
-            model=model,
             labels=VARIABLE_LABELS,
-            nomogram=nomogram_svg(model, "en"),
-            charts=curve_charts(
-                data["artifact"]["curves"], "en", prevalence=data["artifact"]["performance"]["prevalence"]
-            ),
+            model_failure=failure,
             stylesheet=stylesheet,
+            **_model_figures(data["artifact"]),
         )
     )

@@ -198,17 +198,7 @@ class ModelArtifact(BaseModel):
         expected = ["intercept", *names]
         if self.covariance_order != expected:
             raise ValueError(f"covariance_order must be {expected}")
-        if sorted(self.coefficients) != sorted(expected):
-            raise ValueError(f"coefficients must have exactly the keys {expected}")
-        k = len(expected)
-        if len(self.covariance) != k or any(len(row) != k for row in self.covariance):
-            raise ValueError(f"covariance must be a {k}x{k} matrix")
-        for i in range(k):
-            if self.covariance[i][i] < 0:
-                raise ValueError("covariance has a negative variance")
-            for j in range(i):
-                if abs(self.covariance[i][j] - self.covariance[j][i]) > 1e-12 * (1 + abs(self.covariance[i][j])):
-                    raise ValueError("covariance is not symmetric")
+        _check_equation(self.coefficients, self.covariance, expected, where="")
         if [a.name for a in self.nomogram.axes] != names:
             raise ValueError("nomogram axes must follow the predictors")
         if not self.nomogram.points_per_logit > 0:
@@ -340,6 +330,23 @@ def _check_curves(curves: dict[str, Any]) -> None:
     _same_length_numbers(curves["decision"], decision, "decision", unit=("threshold",))
 
 
+def _check_equation(
+    coefficients: dict[str, float], covariance: list[list[float]], expected: list[str], *, where: str
+) -> None:
+    """Coefficients with exactly the expected terms, and a symmetric covariance of matching size."""
+    if sorted(coefficients) != sorted(expected):
+        raise ValueError(f"{where}coefficients must have exactly the keys {expected}")
+    k = len(expected)
+    if len(covariance) != k or any(len(row) != k for row in covariance):
+        raise ValueError(f"{where}covariance must be a {k}x{k} matrix in the order {expected}")
+    for i in range(k):
+        if covariance[i][i] < 0:
+            raise ValueError(f"{where}covariance has a negative variance")
+        for j in range(i):
+            if abs(covariance[i][j] - covariance[j][i]) > 1e-12 * (1 + abs(covariance[i][j])):
+                raise ValueError(f"{where}covariance is not symmetric")
+
+
 def _check_submodel(submodel: Submodel, names: list[str]) -> None:
     """A submodel leaves out some of the model's predictors and keeps the rest, in the model's order."""
     where = f"submodel without {', '.join(submodel.missing) or '(nothing)'}"
@@ -348,20 +355,7 @@ def _check_submodel(submodel: Submodel, names: list[str]) -> None:
     kept = [n for n in names if n not in submodel.missing]
     if submodel.predictors != kept or not kept:
         raise ValueError(f"{where}: 'predictors' must be {kept}")
-    expected = ["intercept", *kept]
-    if sorted(submodel.coefficients) != sorted(expected):
-        raise ValueError(f"{where}: coefficients must have exactly the keys {expected}")
-    k = len(expected)
-    if len(submodel.covariance) != k or any(len(row) != k for row in submodel.covariance):
-        raise ValueError(f"{where}: covariance must be a {k}x{k} matrix in the order {expected}")
-    for i in range(k):
-        if submodel.covariance[i][i] < 0:
-            raise ValueError(f"{where}: covariance has a negative variance")
-        for j in range(i):
-            if abs(submodel.covariance[i][j] - submodel.covariance[j][i]) > 1e-12 * (
-                1 + abs(submodel.covariance[i][j])
-            ):
-                raise ValueError(f"{where}: covariance is not symmetric")
+    _check_equation(submodel.coefficients, submodel.covariance, ["intercept", *kept], where=f"{where}: ")
     _check_positive_definite(submodel.covariance, f"{where}: covariance")
     if [a.name for a in submodel.nomogram.axes] != kept:
         raise ValueError(f"{where}: nomogram axes must follow its predictors")

@@ -28,7 +28,8 @@ from app.stats.performance import finite
 MAY_BE_UNKNOWN = ("ki67_percent", "cga_positive")
 """Findings that may not be known when the calculator is used; the others (surface depression) always are."""
 
-Shrink = Callable[[np.ndarray, np.ndarray, np.ndarray, np.ndarray, float], tuple[np.ndarray, np.ndarray]]
+Shrink = Callable[..., tuple[np.ndarray, np.ndarray]]
+"""`train.shrink_uniformly`, called with keywords x, y, coef, cov, factor."""
 
 
 def missing_patterns(predictors: tuple[str, ...]) -> list[tuple[str, ...]]:
@@ -75,7 +76,9 @@ def fit_submodels(
         )
         coef, cov = fit.coef_, fit.cov_
         if shrink is not None and optimism is not None:
-            coef, cov = shrink(sub_x, y, fit.coef_, fit.cov_, optimism.corrected["calibration_slope"])
+            coef, cov = shrink(
+                x=sub_x, y=y, coef=fit.coef_, cov=fit.cov_, factor=optimism.corrected["calibration_slope"]
+            )
         lp = coef[0] + sum(sub_x[:, j] * coef[j + 1] for j in range(sub_x.shape[1]))
         auc = auc_delong(y=y, score=lp)
         coefficients = {name: float(value) for name, value in zip(fit.names, coef, strict=True)}

@@ -408,9 +408,7 @@ def train_artifact(
         specs=specs,
         bootstrap=bootstrap,
         seed=seed,
-        shrink=(lambda sx, sy, c, v, f: shrink_uniformly(x=sx, y=sy, coef=c, cov=v, factor=f))
-        if shrinkage == "bootstrap"
-        else None,
+        shrink=shrink_uniformly if shrinkage == "bootstrap" else None,
     )
     notices += submodel_warnings + diagnostic_notes
     artifact = artifact_body(

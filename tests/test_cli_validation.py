@@ -3,22 +3,12 @@
 from __future__ import annotations
 
 import json
-from html.parser import HTMLParser
 
 import pytest
 
 from app.cli import main
-from tests.conftest import DEMO_ARTIFACT, write_csv
+from tests.conftest import DEMO_ARTIFACT, select, write_csv
 from tests.stats.test_validate import HEADER, cohort_from_model
-
-
-class Tags(HTMLParser):
-    def __init__(self) -> None:
-        super().__init__()
-        self.tags: list[tuple[str, dict]] = []
-
-    def handle_starttag(self, tag, attrs):
-        self.tags.append((tag, dict(attrs)))
 
 
 def test_validate_writes_a_self_contained_report_and_json(tmp_path, capsys):
@@ -43,10 +33,9 @@ def test_validate_writes_a_self_contained_report_and_json(tmp_path, capsys):
     out = capsys.readouterr().out
     assert "too high" in out
     html = report.read_text(encoding="utf-8")
-    parser = Tags()
-    parser.feed(html)
-    assert not [t for t, _ in parser.tags if t in ("script", "link", "img", "iframe")]
-    assert not [a for _, a in parser.tags for k, v in a.items() if k in ("src", "href") and v and "://" in v]
+    elements = select(html)
+    assert [e.tag for e in elements if e.tag in ("script", "link", "img", "iframe")] == []
+    assert [v for e in elements for k, v in e.attrs.items() if k in ("src", "href") and v and "://" in v] == []
     assert html.count("<svg") == 3 and "Demonstration model" in html
     data = json.loads(figures.read_text())
     assert data["figures"]["n"] == 400 and data["verdicts"][0]["text"]

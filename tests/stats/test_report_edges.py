@@ -5,14 +5,14 @@ from __future__ import annotations
 
 import csv
 import json
-from html.parser import HTMLParser
+from dataclasses import dataclass
 from pathlib import Path
 
 import pytest
 
 from app.cli import main
 from app.stats import compare
-from tests.conftest import DEMO_COHORT
+from tests.conftest import DEMO_COHORT, Element, parse_html, select, text_of
 
 BOOTSTRAP = "20"
 
@@ -40,43 +40,27 @@ def separated(index: int, cells: list[str], header: list[str]) -> None:
     cells[header.index("non_curative_resection")] = cells[header.index("surface_depression")]
 
 
-class TableText(HTMLParser):
-    """Rows of every <table> as lists of cell texts, and every paragraph's text."""
+@dataclass(frozen=True)
+class TableText:
+    """Rows of every <table> as lists of cell texts, and every paragraph's text (the shared parser's tree)."""
 
-    def __init__(self) -> None:
-        super().__init__()
-        self.rows: list[list[str]] = []
-        self.paragraphs: list[str] = []
-        self._cell: list[str] | None = None
-        self._paragraph: list[str] | None = None
+    rows: list[list[str]]
+    paragraphs: list[str]
 
-    def handle_starttag(self, tag, attrs):
-        if tag == "tr":
-            self.rows.append([])
-        elif tag in ("td", "th"):
-            self._cell = []
-        elif tag == "p":
-            self._paragraph = []
 
-    def handle_endtag(self, tag):
-        if tag in ("td", "th") and self._cell is not None:
-            self.rows[-1].append(" ".join("".join(self._cell).split()))
-            self._cell = None
-        elif tag == "p" and self._paragraph is not None:
-            self.paragraphs.append(" ".join("".join(self._paragraph).split()))
-            self._paragraph = None
+def _words(element: Element) -> str:
+    """The element's text pieces joined by spaces (cells break lines with <br>), whitespace collapsed."""
 
-    def handle_data(self, data):
-        if self._cell is not None:
-            self._cell.append(data + " ")
-        if self._paragraph is not None:
-            self._paragraph.append(data)
+    def pieces(node: Element) -> list[str]:
+        return [p for child in node.children for p in ([child] if isinstance(child, str) else pieces(child))]
+
+    return " ".join(" ".join(pieces(element)).split())
 
 
 def parse(path: Path) -> TableText:
-    parser = TableText()
-    parser.feed(path.read_text(encoding="utf-8"))
-    return parser
+    page = parse_html(path.read_text(encoding="utf-8"))
+    rows = [[_words(cell) for cell in row.iter() if cell.tag in ("td", "th")] for row in select(page, "tr")]
+    return TableText(rows=rows, paragraphs=[text_of(p) for p in select(page, "p")])
 
 
 def row_of(parser: TableText, label: str) -> list[str]:

@@ -14,6 +14,7 @@ rather than O(patients).  Checked against statsmodels in the tests.
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from dataclasses import dataclass
 
 import numpy as np
@@ -128,18 +129,24 @@ def _loglik_rows(eta: np.ndarray, events: np.ndarray, trials: np.ndarray) -> np.
     return (events * eta - trials * softplus).sum(axis=1)
 
 
-def _halve_until_better(loglik, params: np.ndarray, step: np.ndarray, current: np.ndarray) -> np.ndarray:
+def _halve_until_better(
+    loglik: Callable[[np.ndarray], np.ndarray], params: np.ndarray, step: np.ndarray, current: np.ndarray
+) -> tuple[np.ndarray, np.ndarray]:
     """Step-halving (as `glm` and `lrm.fit` do): shrink each replicate's Newton step until its
     log-likelihood does not fall.  Plain Newton can overshoot and diverge on an overfitted
-    replicate, which would then be dropped and bias the optimism downwards."""
+    replicate, which would then be dropped and bias the optimism downwards.
+
+    Returns the step taken and the log-likelihood there, so the next Newton step need not
+    evaluate it again."""
     factor = np.ones(step.shape[0])
+    proposed = current
     for _ in range(MAX_HALVINGS):
         proposed = loglik(params + factor[:, None] * step)
         worse = ~np.isfinite(proposed) | (proposed < current - 1e-10 * (1.0 + np.abs(current)))
         if not worse.any():
-            break
+            return factor[:, None] * step, proposed
         factor[worse] /= 2.0
-    return factor[:, None] * step
+    return factor[:, None] * step, loglik(params + factor[:, None] * step)
 
 
 def _singular(info: np.ndarray) -> np.ndarray:
@@ -165,51 +172,67 @@ def fit_intercept_slope_batch(
 
     Fits logit P(y=1) = a + b·lp for every column of `lp` (m, B), with
     `events`/`trials` (m,) per row.  Returns (a, b), each (B,); NaN where
-    the fit did not converge.
+    the fit did not converge.  Each column is fitted on its own (a column
+    stops when its step is below STEP_TOLERANCE), so its estimate does not
+    depend on which other columns share the call.
     """
     trials = np.ones_like(events, dtype=float) if trials is None else trials
-    b = lp.shape[1]
+    rows = np.ascontiguousarray(lp.T)  # (B, m): each fit's sums run along contiguous memory
+    b = rows.shape[0]
     params = np.column_stack([np.zeros(b), np.ones(b)])  # (a, slope) per column
-
-    def loglik(candidate: np.ndarray) -> np.ndarray:
-        return _loglik_rows((candidate[:, :1] + candidate[:, 1:] * lp.T), events[None, :], trials[None, :])
-
     done = np.zeros(b, dtype=bool)
     failed = np.zeros(b, dtype=bool)  # singular information (e.g. a constant lp): no estimate
+    current = _loglik_rows(params[:, :1] + params[:, 1:] * rows, events, trials)
     for _ in range(MAX_STEPS):
-        mu = expit(params[:, 0][None, :] + params[:, 1][None, :] * lp)
-        w = trials[:, None] * mu * (1.0 - mu)
-        r = events[:, None] - trials[:, None] * mu
-        wl = w * lp
-        h00, h01, h11 = w.sum(axis=0), wl.sum(axis=0), (wl * lp).sum(axis=0)
-        g0, g1 = r.sum(axis=0), (r * lp).sum(axis=0)
+        todo = np.flatnonzero(~(done | failed))
+        if todo.size == 0:
+            break
+        x, start = rows[todo], params[todo]
+        mu = expit(start[:, :1] + start[:, 1:] * x)
+        w = trials * mu * (1.0 - mu)
+        r = events - trials * mu
+        wl = w * x
+        h00, h01, h11 = w.sum(axis=1), wl.sum(axis=1), (wl * x).sum(axis=1)
+        g0, g1 = r.sum(axis=1), (r * x).sum(axis=1)
         det = h00 * h11 - h01 * h01
         with np.errstate(divide="ignore", invalid="ignore"):
             step = np.column_stack([(h11 * g0 - h01 * g1) / det, (h00 * g1 - h01 * g0) / det])
-        failed |= ~np.all(np.isfinite(step), axis=1) | (det <= 1e-12 * h00 * h11)
-        step[done | failed] = 0.0
-        step = _halve_until_better(loglik, params, step, loglik(params))
-        params += step
-        done |= (np.max(np.abs(step), axis=1) < STEP_TOLERANCE) & ~failed
-        if (done | failed).all():
-            break
+        singular = ~np.all(np.isfinite(step), axis=1) | (det <= 1e-12 * h00 * h11)
+        step[singular] = 0.0
+
+        def loglik(candidate: np.ndarray, x: np.ndarray = x) -> np.ndarray:
+            return _loglik_rows(candidate[:, :1] + candidate[:, 1:] * x, events, trials)
+
+        step, current[todo] = _halve_until_better(loglik, start, step, current[todo])
+        params[todo] = start + step
+        failed[todo[singular]] = True
+        done[todo[(np.max(np.abs(step), axis=1) < STEP_TOLERANCE) & ~singular]] = True
     bad = ~done | failed | ~np.all(np.isfinite(params), axis=1)
     return np.where(bad, np.nan, params[:, 0]), np.where(bad, np.nan, params[:, 1])
 
 
 def fit_offset_intercept_batch(*, lp: np.ndarray, events: np.ndarray, trials: np.ndarray | None = None) -> np.ndarray:
-    """Calibration-in-the-large for many linear predictors: a in logit P = a + offset(lp)."""
+    """Calibration-in-the-large for many linear predictors: a in logit P = a + offset(lp).
+
+    Each column stops when its own step is below STEP_TOLERANCE (see `fit_intercept_slope_batch`).
+    """
     trials = np.ones_like(events, dtype=float) if trials is None else trials
-    a = np.zeros((lp.shape[1], 1))
-
-    def loglik(candidate: np.ndarray) -> np.ndarray:
-        return _loglik_rows(candidate + lp.T, events[None, :], trials[None, :])
-
+    rows = np.ascontiguousarray(lp.T)
+    a = np.zeros((rows.shape[0], 1))
+    done = np.zeros(rows.shape[0], dtype=bool)
+    current = _loglik_rows(a + rows, events, trials)
     for _ in range(MAX_STEPS):
-        mu = expit(a[:, 0][None, :] + lp)
-        step = (events[:, None] - trials[:, None] * mu).sum(axis=0) / (trials[:, None] * mu * (1.0 - mu)).sum(axis=0)
-        step = _halve_until_better(loglik, a, step[:, None], loglik(a))
-        a += step
-        if np.max(np.abs(step)) < STEP_TOLERANCE:
+        todo = np.flatnonzero(~done)
+        if todo.size == 0:
             break
+        x, start = rows[todo], a[todo]
+        mu = expit(start + x)
+        step = ((events - trials * mu).sum(axis=1) / (trials * mu * (1.0 - mu)).sum(axis=1))[:, None]
+
+        def loglik(candidate: np.ndarray, x: np.ndarray = x) -> np.ndarray:
+            return _loglik_rows(candidate + x, events, trials)
+
+        step, current[todo] = _halve_until_better(loglik, start, step, current[todo])
+        a[todo] = start + step
+        done[todo[~(np.abs(step[:, 0]) >= STEP_TOLERANCE)]] = True
     return a[:, 0]

@@ -106,6 +106,7 @@ def cmd_train(args: argparse.Namespace) -> int:
         created_at=_reproducible_time(args),
         notes=args.notes,
         shrinkage=args.shrinkage,
+        applicable=dict(args.applicable),
     )
     for notice in notices:
         _say(notice if notice.startswith("warning: ") else f"note: {notice}")
@@ -113,6 +114,19 @@ def cmd_train(args: argparse.Namespace) -> int:
     _print_summary(stamped)
     _say(f"wrote {args.out} (sha256 {stamped['sha256'][:16]}…)")
     return EXIT_OK
+
+
+def _applicable_range(text: str) -> tuple[str, tuple[float, float]]:
+    """NAME=LOW:HIGH, e.g. ki67_percent=0:20."""
+    name, _, bounds = text.partition("=")
+    low, _, high = bounds.partition(":")
+    try:
+        values = (float(low), float(high))
+    except ValueError:
+        raise argparse.ArgumentTypeError(f"'{text}' is not NAME=LOW:HIGH (for example ki67_percent=0:20)") from None
+    if not name.strip():
+        raise argparse.ArgumentTypeError(f"'{text}' names no predictor (for example ki67_percent=0:20)")
+    return name.strip(), values
 
 
 def _model_id_from(path: str) -> str:
@@ -330,6 +344,15 @@ def build_parser() -> argparse.ArgumentParser:
         default="none",
         help="bootstrap: multiply the coefficients by the optimism-corrected calibration slope and re-estimate "
         "the intercept (Steyerberg 2019, ch. 13); needs --bootstrap > 0 (default none)",
+    )
+    train.add_argument(
+        "--applicable",
+        type=_applicable_range,
+        action="append",
+        default=[],
+        metavar="NAME=LOW:HIGH",
+        help="range of a continuous predictor where the model applies (the population it is for), e.g. "
+        "ki67_percent=0:20 for G1/G2 tumours; outside it the calculator gives no risk (repeatable)",
     )
     train.add_argument("--created-at", type=_timestamp, default=None, help="fixed creation time (reproducible builds)")
     train.add_argument("--force", action="store_true", help="replace an existing --out file")

@@ -27,7 +27,15 @@ import tempfile
 from pathlib import Path
 from typing import Any, Literal
 
-from pydantic import BaseModel, ConfigDict, Field, ValidationError, model_validator
+from pydantic import (
+    BaseModel,
+    ConfigDict,
+    Field,
+    SerializerFunctionWrapHandler,
+    ValidationError,
+    model_serializer,
+    model_validator,
+)
 
 from app.errors import UserInputError
 
@@ -100,6 +108,17 @@ class PredictorSpec(BaseModel):
     fitted_range: tuple[float, float] | None = None
     nomogram_range: tuple[float, float]
     levels: dict[str, str] | None = None
+    # Where the model applies at all: the population it was developed for (Ki-67 0–20 %, G1/G2 tumours).
+    # Outside it no risk is given; None means wherever the value is allowed.
+    applicable_range: tuple[float, float] | None = None
+
+    @model_serializer(mode="wrap")
+    def _omit_absent_applicable_range(self, handler: SerializerFunctionWrapHandler) -> dict[str, Any]:
+        # Artifacts written before the field existed must keep their bytes and digest.
+        data = handler(self)
+        if data.get("applicable_range") is None:
+            data.pop("applicable_range", None)
+        return data
 
 
 class Performance(BaseModel):
@@ -293,6 +312,10 @@ def _check_ranges(predictors: list[PredictorSpec]) -> None:
             f_lo, f_hi = spec.fitted_range
             if not (f_lo <= f_hi and lo <= f_lo and f_hi <= hi):
                 raise ValueError(f"predictor '{spec.name}': fitted_range must be ordered and within allowed_range")
+        if spec.applicable_range is not None:
+            a_lo, a_hi = spec.applicable_range
+            if not (a_lo <= a_hi and lo <= a_lo and a_hi <= hi):
+                raise ValueError(f"predictor '{spec.name}': applicable_range must be ordered and within allowed_range")
         n_lo, n_hi = spec.nomogram_range
         if not (n_lo < n_hi and domain[0] <= n_lo and n_hi <= domain[1]):
             raise ValueError(f"predictor '{spec.name}': nomogram_range must be ordered and within {list(domain)}")

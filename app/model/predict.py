@@ -15,6 +15,12 @@ from app.model.artifact import ModelArtifact, Nomogram, NomogramAxis, load_artif
 
 Z_95 = 1.959963984540054
 
+EXTRAPOLATION_TOLERANCE = 0.02
+"""Values within this share of the fitted range's width beyond its ends are not called extrapolation.
+
+A report's rounding puts a value just outside the observed range without taking it anywhere the data
+do not describe: Ki-67 0 % when the lowest fitted value was 0.1 %, or 18.2 % when it was 18 %."""
+
 
 def expit(eta: float) -> float:
     """Logistic function, stable for large |eta|."""
@@ -33,6 +39,31 @@ class UnknownFindingError(UserInputError):
             f"this model needs {' and '.join(missing)}: it has no version fitted without "
             f"{'that finding' if len(missing) == 1 else 'those findings'}. Enter the value, or serve a model "
             "trained with pattern submodels (python -m app train makes them)."
+        )
+
+
+@dataclass(frozen=True)
+class OutsideApplicability:
+    """A finding outside the range where the model applies (e.g. Ki-67 above 20 %: grade G3)."""
+
+    name: str
+    value: float
+    low: float
+    high: float
+
+
+class NotApplicableError(UserInputError):
+    """The findings lie outside the population the model was developed for: no risk may be given.
+
+    Not an input error (the values are valid findings), so callers answer 200 with the reason.
+    """
+
+    def __init__(self, outside: tuple[OutsideApplicability, ...]) -> None:
+        self.outside = outside
+        super().__init__(
+            "; ".join(
+                f"{o.name} = {o.value:g} is outside {o.low:g} to {o.high:g}, where this model applies" for o in outside
+            )
         )
 
 
@@ -140,10 +171,15 @@ class Model:
         `predict(lrm, se.fit = TRUE)`.  `values` must name every predictor;
         None means not yet known, and the pattern submodel without those
         findings answers (UnknownFindingError when the model has none).
+        NotApplicableError when a finding is outside the range where the
+        model applies: no risk is computed for it.
         """
         missing = tuple(n for n in self.predictor_names if values[n] is None)
         equation = self._equation(missing)
         known = {n: float(values[n]) for n in equation.names}  # type: ignore[arg-type]
+        outside = self.outside_applicability(known)
+        if outside:
+            raise NotApplicableError(outside)
         x = [1.0, *(known[n] for n in equation.names)]
         lp = math.fsum(c * v for c, v in zip(equation.coef, x, strict=True))
         variance = math.fsum(x[i] * x[j] * row[j] for i, row in enumerate(equation.cov) for j in range(len(x)))
@@ -152,11 +188,7 @@ class Model:
         points = {
             n: scale * (equation.axes[n].beta * known[n] - equation.axes[n].min_contribution) for n in equation.names
         }
-        extrapolated = tuple(
-            n
-            for n in equation.names
-            if (fr := self._specs[n].fitted_range) is not None and not fr[0] <= known[n] <= fr[1]
-        )
+        extrapolated = tuple(n for n in equation.names if self._beyond_the_data(n, known[n]))
         return Prediction(
             probability=expit(lp),
             ci95=(expit(lp - Z_95 * se), expit(lp + Z_95 * se)),
@@ -168,6 +200,28 @@ class Model:
             missing=missing,
             predictors=equation.names,
         )
+
+    def outside_applicability(self, values: Mapping[str, float]) -> tuple[OutsideApplicability, ...]:
+        """The findings outside the range where the model applies (empty when it applies)."""
+        outside = []
+        for name, value in values.items():
+            spec = self._specs[name]
+            if spec.applicable_range is not None and not spec.applicable_range[0] <= value <= spec.applicable_range[1]:
+                outside.append(OutsideApplicability(name, value, *spec.applicable_range))
+        return tuple(outside)
+
+    def extrapolation_range(self, name: str) -> tuple[float, float]:
+        """The range the data describe: the fitted range, or for a model without one (built from
+        published coefficients) its nomogram axis, the range its authors drew."""
+        spec = self._specs[name]
+        return spec.fitted_range if spec.fitted_range is not None else spec.nomogram_range
+
+    def _beyond_the_data(self, name: str, value: float) -> bool:
+        if self._specs[name].kind == "binary":
+            return False
+        low, high = self.extrapolation_range(name)
+        tolerance = EXTRAPOLATION_TOLERANCE * (high - low)
+        return not low - tolerance <= value <= high + tolerance
 
     def probability_from_points(self, total_points: float, missing: tuple[str, ...] = ()) -> float:
         """The nomogram's bottom axis: risk for a total of points."""

@@ -10,7 +10,8 @@ own statistics package) can serve it here.  The spec is a JSON file:
       "notes": "…",                         (optional)
       "predictors": [
         {"name": "surface_depression", "kind": "binary"},
-        {"name": "ki67_percent", "kind": "continuous", "fitted_range": [0.1, 18], "nomogram_range": [0, 20]}
+        {"name": "ki67_percent", "kind": "continuous", "fitted_range": [0.1, 18], "nomogram_range": [0, 20],
+         "applicable_range": [0, 20]}   (optional: where the model applies; outside it no risk is given)
       ],
       "coefficients": {"intercept": -2.5, "surface_depression": 1.3, …},
       "covariance": [[…], …]             (order: intercept, then predictors)
@@ -21,6 +22,9 @@ own statistics package) can serve it here.  The spec is a JSON file:
          "covariance": [[…]] or "standard_errors": {…}, "performance": {"auc": …}}
       ]
     }
+
+Without a fitted range, values beyond a predictor's nomogram axis are flagged
+as extrapolation (the authors' axis is the best description of their data).
 
 Without a submodel for a pattern of unknown findings, the calculator asks for
 those findings (HTTP 422) rather than guessing them.
@@ -248,6 +252,16 @@ def artifact_from_spec(spec: dict[str, Any], *, created_at: str | None = None) -
         else:
             raise SpecError(f"predictor '{name}': kind must be 'binary' or 'continuous'.")
         fitted = _range(entry["fitted_range"], f"predictors.{name}.fitted_range") if "fitted_range" in entry else None
+        applicable = None
+        if "applicable_range" in entry:
+            where = f"predictors.{name}.applicable_range"
+            if kind != "continuous":
+                raise SpecError(f"{where}: only a continuous predictor has an applicable range.")
+            applicable = _range(entry["applicable_range"], where)
+            if not (allowed[0] <= applicable[0] and applicable[1] <= allowed[1]):
+                raise SpecError(
+                    f"{where} must lie within the values {name} can take ({allowed[0]:g} to {allowed[1]:g})."
+                )
         predictors.append(
             {
                 "name": name,
@@ -258,6 +272,7 @@ def artifact_from_spec(spec: dict[str, Any], *, created_at: str | None = None) -
                 "fitted_range": fitted,
                 "nomogram_range": nomogram_range,
                 "levels": levels,
+                **({"applicable_range": applicable} if applicable is not None else {}),
             }
         )
     given = spec.get("performance") or {}

@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import math
 import platform
+from collections.abc import Mapping
 from datetime import UTC, datetime
 from typing import Any
 
@@ -73,8 +74,23 @@ def _nice_ceiling(value: float) -> float:
     return float(10 * magnitude)
 
 
-def predictor_specs(names: tuple[str, ...], columns: dict[str, np.ndarray]) -> list[dict[str, Any]]:
-    """How each predictor is offered: kind, labels, allowed, fitted and nomogram ranges."""
+def predictor_specs(
+    names: tuple[str, ...],
+    columns: dict[str, np.ndarray],
+    applicable: Mapping[str, tuple[float, float]] | None = None,
+) -> list[dict[str, Any]]:
+    """How each predictor is offered: kind, labels, allowed, fitted, nomogram and applicable ranges.
+
+    `applicable` gives, for continuous predictors, the range where the model applies (the
+    population it is meant for, e.g. Ki-67 0–20 % for G1/G2 tumours); outside it no risk is shown.
+    """
+    applicable = dict(applicable or {})
+    for name in applicable:
+        if name not in names or COLUMNS[name].kind == "binary":
+            raise UserInputError(
+                f"--applicable {name}=…: '{name}' is not a continuous predictor of this model "
+                f"(its predictors are {', '.join(names)})."
+            )
     specs: list[dict[str, Any]] = []
     for name in names:
         column = COLUMNS[name]
@@ -107,9 +123,41 @@ def predictor_specs(names: tuple[str, ...], columns: dict[str, np.ndarray]) -> l
                     "fitted_range": fitted,
                     "nomogram_range": [lo, float(hi)],
                     "levels": None,
+                    **_applicable_range(name, applicable.get(name)),
                 }
             )
     return specs
+
+
+def _applicable_range(name: str, bounds: tuple[float, float] | None) -> dict[str, list[float]]:
+    if bounds is None:
+        return {}
+    column = COLUMNS[name]
+    low, high = float(bounds[0]), float(bounds[1])
+    floor = column.lo if column.lo is not None else -math.inf
+    ceiling = column.hi if column.hi is not None else math.inf
+    if not (math.isfinite(low) and math.isfinite(high) and floor <= low <= high <= ceiling):
+        raise UserInputError(
+            f"--applicable {name}={low:g}:{high:g}: give LOW:HIGH with LOW ≤ HIGH, within the values "
+            f"{name} can take ({floor:g} to {ceiling:g})."
+        )
+    return {"applicable_range": [low, high]}
+
+
+def _outside_applicability_notices(specs: list[dict[str, Any]], columns: dict[str, np.ndarray]) -> list[str]:
+    """Patients the model was fitted on but will not answer for: worth knowing before shipping it."""
+    notices = []
+    for spec in specs:
+        if "applicable_range" in spec:
+            low, high = spec["applicable_range"]
+            values = columns[spec["name"]]
+            outside = int(np.sum((values < low) | (values > high)))
+            if outside:
+                notices.append(
+                    f"warning: {outside} patient(s) in the fitting data have {spec['name']} outside the applicable "
+                    f"range {low:g}–{high:g}; the model was fitted on them but will give no risk for such values."
+                )
+    return notices
 
 
 def check_predictor_names(names: tuple[str, ...]) -> None:
@@ -330,6 +378,7 @@ def train_artifact(
     title: str = "Risk of non-curative (non-R0) endoscopic resection of rectal NETs ≤20 mm",
     notes: str = "",
     shrinkage: str = "none",
+    applicable: Mapping[str, tuple[float, float]] | None = None,
 ) -> tuple[dict[str, Any], list[str]]:
     """Fit and internally validate; return the artifact data (without its digest) and notices.
 
@@ -390,9 +439,10 @@ def train_artifact(
     performance["ki67_linearity"], performance["influence"], diagnostic_notes = model_diagnostics(
         x=x, y=y, fit=fit, predictors=predictors, rows=selection.row_numbers
     )
-    specs = predictor_specs(predictors, selection.columns)
+    specs = predictor_specs(predictors, selection.columns, applicable)
     coefficients = {name: float(value) for name, value in zip(fit.names, coef, strict=True)}
     notices = cohort.notices() + [f"{cohort.source_name}: {selection.describe()}."]
+    notices += _outside_applicability_notices(specs, selection.columns)
     notices += information_notices(
         information, n=fit.n, corrected_slope=performance["calibration_slope_optimism_corrected"]
     )

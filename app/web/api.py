@@ -8,7 +8,7 @@ from fastapi import APIRouter, Request, Response
 from fastapi.responses import JSONResponse
 
 import app as package
-from app.model.predict import Model, UnknownFindingError
+from app.model.predict import Model, NotApplicableError, OutsideApplicability, UnknownFindingError
 from app.web.schemas import ErrorResponse, ModelIdentity, PatientFindings, RiskPrediction
 from app.web.strict_json import StrictJSONRoute
 
@@ -34,16 +34,54 @@ def identity(model: Model) -> ModelIdentity:
     )
 
 
+def not_applicable_reason(outside: tuple[OutsideApplicability, ...]) -> str:
+    """Why no risk is given, in words a clinician recognises (English: the API's language)."""
+    reasons = []
+    for o in outside:
+        if o.name == "ki67_percent" and o.value > o.high:
+            reasons.append(
+                f"Ki-67 {o.value:g} % is above {o.high:g} %: a grade G3 tumour (WHO), outside the population "
+                f"this model was developed for (G1/G2, Ki-67 {o.low:g}–{o.high:g} %). No risk is given."
+            )
+        else:
+            reasons.append(
+                f"{o.name} = {o.value:g} is outside {o.low:g}–{o.high:g}, the range this model applies to. "
+                "No risk is given."
+            )
+    return " ".join(reasons)
+
+
 def predict_response(model: Model, findings: PatientFindings) -> RiskPrediction:
-    """The answer for these findings; UnknownFindingError when one is null and the model has no submodel."""
-    result = model.predict(
-        {
-            "surface_depression": float(findings.surface_depression),
-            "ki67_percent": findings.ki67_percent,
-            "cga_positive": None if findings.cga_positive is None else float(findings.cga_positive),
-        }
-    )
+    """The answer for these findings; UnknownFindingError when one is null and the model has no submodel.
+
+    Findings outside the model's population get an answer without a risk (`applicable` false).
+    """
+    values = {
+        "surface_depression": float(findings.surface_depression),
+        "ki67_percent": findings.ki67_percent,
+        "cga_positive": None if findings.cga_positive is None else float(findings.cga_positive),
+    }
+    try:
+        result = model.predict(values)
+    except NotApplicableError as exc:
+        missing = tuple(name for name in model.predictor_names if values[name] is None)
+        return RiskPrediction(
+            applicable=False,
+            reason=not_applicable_reason(exc.outside),
+            probability=None,
+            ci95=None,
+            linear_predictor=None,
+            points=None,
+            total_points=None,
+            extrapolation=[],
+            missing=list(missing),
+            predictors=[name for name in model.predictor_names if name not in missing],
+            model=identity(model),
+            notice=notice_for(model),
+        )
     return RiskPrediction(
+        applicable=True,
+        reason=None,
         probability=result.probability,
         ci95=result.ci95,
         linear_predictor=result.linear_predictor,
@@ -83,7 +121,7 @@ def _answer(request: Request, model: Model, findings: PatientFindings) -> Respon
         detail = [{"field": name, "message": str(exc)} for name in exc.missing]
         return JSONResponse(status_code=422, content={"detail": detail})
     audit = request.app.state.audit
-    if audit is not None:
+    if audit is not None and answer.probability is not None:
         audit.record(channel="api", model_id=model.model_id, sha256=model.sha256, risk=answer.probability)
     response = Response(content=answer.model_dump_json(), media_type="application/json")
     identify(response, model)

@@ -64,8 +64,19 @@ STRINGS: dict[str, dict[str, str]] = {
         "errors_heading": "Please correct the findings",
         "error_surface_depression": "Surface depression: choose yes or no.",
         "error_ki67_missing": "Ki-67 index: enter a percentage from 0 to 100, or tick 'not yet known'.",
-        "error_ki67_number": "Ki-67 index: '{value}' is not a number; enter a percentage from 0 to 100.",
+        "error_ki67_not_a_number": "Ki-67 index: '{value}' cannot be read as a percentage. Write a number from 0 to 100 such as 2.5 or 2,5 (with or without %), or <1 for below 1 %.",
+        "error_ki67_ambiguous_comma": "Ki-67 index: '{value}' could be read two ways (decimal comma or thousands separator). Write it with a decimal point, e.g. 1.0, or without decimals.",
+        "error_ki67_too_long": "Ki-67 index: '{value}' is too long to be a percentage. Write a number from 0 to 100, e.g. 2.5.",
         "error_ki67_range": "Ki-67 index: {value} is outside 0–100 %.",
+        "ki67_below_bound": "<{bound} % (read as {value} %, half the bound)",
+        "not_applicable_heading": "No risk is shown",
+        "not_applicable_ki67_high": "Ki-67 {value} % is above {high} %: a grade G3 tumour (WHO 2019), outside the population this model was developed for (G1/G2 tumours, Ki-67 {low}–{high} %). Its risk cannot be estimated with this model; discuss management at the multidisciplinary team meeting.",
+        "not_applicable_other": "{label} {value} is outside {low}–{high}, the range this model applies to: no risk can be estimated.",
+        "summary_model_version": "model version sha256 {sha}",
+        "summary_extrapolation": "caution: {findings} outside the range the model was fitted on (extrapolation)",
+        "summary_demonstration": "DEMONSTRATION model fitted on simulated patients, not for clinical decisions",
+        "summary_time": "calculated {time}",
+        "summary_separator": "; ",
         "error_cga": "Chromogranin A: choose positive, negative or unknown.",
         "model_card_title": "Model card",
         "intended_use_heading": "Intended use",
@@ -225,8 +236,19 @@ STRINGS: dict[str, dict[str, str]] = {
         "errors_heading": "请更正以下内容",
         "error_surface_depression": "表面凹陷：请选择“是”或“否”。",
         "error_ki67_missing": "Ki-67 指数：请输入 0 至 100 之间的百分比，或勾选“尚未获得”。",
-        "error_ki67_number": "Ki-67 指数：“{value}”不是数字；请输入 0 至 100 之间的百分比。",
+        "error_ki67_not_a_number": "Ki-67 指数：无法将“{value}”读作百分比。请输入 0 至 100 之间的数字，如 2.5 或 2,5（可带 %），低于 1 % 可写作 <1。",
+        "error_ki67_ambiguous_comma": "Ki-67 指数：“{value}”有两种读法（小数逗号或千位分隔符）。请用小数点书写，如 1.0，或不写小数。",
+        "error_ki67_too_long": "Ki-67 指数：“{value}”过长，不是百分比。请输入 0 至 100 之间的数字，如 2.5。",
         "error_ki67_range": "Ki-67 指数：{value} 超出 0–100 % 范围。",
+        "ki67_below_bound": "<{bound} %（按界值的一半 {value} % 计算）",
+        "not_applicable_heading": "不显示风险",
+        "not_applicable_ki67_high": "Ki-67 {value} % 高于 {high} %：属于 G3 级肿瘤（WHO 2019），不在本模型的建模人群内（G1/G2 级肿瘤，Ki-67 {low}–{high} %）。本模型无法估计其风险，请提交多学科讨论决定处理方案。",
+        "not_applicable_other": "{label} {value} 超出本模型适用范围 {low}–{high}：无法估计风险。",
+        "summary_model_version": "模型版本 sha256 {sha}",
+        "summary_extrapolation": "注意：{findings} 超出模型拟合数据的范围（外推）",
+        "summary_demonstration": "演示模型，基于模拟患者拟合，不得用于临床决策",
+        "summary_time": "计算时间 {time}",
+        "summary_separator": "；",
         "error_cga": "嗜铬粒蛋白A：请选择阳性、阴性或未知。",
         "model_card_title": "模型说明",
         "intended_use_heading": "预期用途",
@@ -375,6 +397,20 @@ def format_percent(probability: float) -> str:
     """A risk as a percentage with one decimal (two below 1 %), identical in both languages."""
     percent = 100.0 * probability
     return f"{percent:.2f} %" if percent < 1 else f"{percent:.1f} %"
+
+
+def format_risk(probability: float) -> str:
+    """A predicted risk or CI bound for people: one decimal, but never false certainty.
+
+    Above 99 % reads "> 99 %" and below 1 % reads "< 1 %": "100.0 %" or "0.00 %" would claim a
+    certainty no logistic model has (the API keeps the exact numbers).
+    """
+    percent = 100.0 * probability
+    if percent > 99.0:
+        return "> 99 %"
+    if percent < 1.0:
+        return "< 1 %"
+    return f"{percent:.1f} %"
 
 
 def format_number(value: float, digits: int = 3) -> str:

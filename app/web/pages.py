@@ -10,15 +10,24 @@ the script can never disagree.
 from __future__ import annotations
 
 from typing import Any
-from urllib.parse import parse_qsl
+from urllib.parse import parse_qsl, urlencode
 
 from fastapi import APIRouter, Request
 from fastapi.responses import HTMLResponse, Response
 
-from app.model.predict import Model, UnknownFindingError
+from app.model.predict import Model, NotApplicableError, UnknownFindingError
 from app.web.charts import model_card_charts, nomogram_svg
-from app.web.i18n import SOURCE_LABELS, STRINGS, choose_language, format_number, format_percent
-from app.web.results import FormInput, PageResult, assess, finding_values, needs_finding_message, read_form
+from app.web.i18n import SOURCE_LABELS, STRINGS, choose_language, format_number, format_percent, format_risk
+from app.web.results import (
+    FormInput,
+    PageResult,
+    assess,
+    finding_values,
+    ki67_text,
+    needs_finding_message,
+    not_applicable_message,
+    read_form,
+)
 
 router = APIRouter()
 
@@ -44,13 +53,49 @@ async def _posted_form(request: Request) -> dict[str, str]:
     return values
 
 
+# A query string or form may say yes/no as the API does (true/false), as the form does (1/0) or in words.
+_YES = frozenset({"1", "true", "yes", "on"})
+_NO = frozenset({"0", "false", "no", "off"})
+_UNKNOWN_WORDS = frozenset({"unknown", "null"})
+MAX_FIELD_CHARACTERS = 200  # far beyond any finding; longer text is refused by the checks, never cut silently
+
+
+def _choice(value: Any, *, unknown_allowed: bool = False) -> str:
+    """'1', '0', 'unknown' or the text as given (which the form check then refuses with a message)."""
+    text = str(value).strip()
+    word = text.lower()
+    if word in _YES:
+        return "1"
+    if word in _NO:
+        return "0"
+    if unknown_allowed and word in _UNKNOWN_WORDS:
+        return "unknown"
+    return text[:MAX_FIELD_CHARACTERS]
+
+
 def _form_from(values: Any) -> FormInput:
+    ki67 = str(values.get("ki67_percent", ""))
     return FormInput(
-        surface_depression=str(values.get("surface_depression", ""))[:10],
-        ki67_percent=str(values.get("ki67_percent", ""))[:20],
-        ki67_unknown=str(values.get("ki67_unknown", "")) in ("1", "on", "true"),
-        cga_positive=str(values.get("cga_positive", ""))[:10],
+        surface_depression=_choice(values.get("surface_depression", "")),
+        ki67_percent=ki67[:MAX_FIELD_CHARACTERS],
+        ki67_unknown=_choice(values.get("ki67_unknown", "")) == "1" or ki67.strip().lower() in _UNKNOWN_WORDS,
+        cga_positive=_choice(values.get("cga_positive", ""), unknown_allowed=True),
     )
+
+
+def findings_query(form: FormInput) -> str:
+    """The findings as a query string, so a link (the other language) keeps what was entered."""
+    pairs = [
+        (name, value)
+        for name, value in (
+            ("surface_depression", form.surface_depression),
+            ("ki67_percent", "" if form.ki67_unknown else form.ki67_percent),
+            ("ki67_unknown", "1" if form.ki67_unknown else ""),
+            ("cga_positive", form.cga_positive),
+        )
+        if value
+    ]
+    return urlencode(pairs)
 
 
 def _model(request: Request, model_id: str | None = None) -> Model:
@@ -72,6 +117,9 @@ def _common(request: Request, model: Model, lang: str, *, embed: bool) -> dict[s
         "model_base": base if model.model_id == registry.default_id else f"{base}/m/{model.model_id}",
         "num": format_number,
         "pct": format_percent,
+        "risk": format_risk,
+        "ki67_text": ki67_text,
+        "findings_query": "",
     }
 
 
@@ -79,19 +127,24 @@ def _context(request: Request, model: Model, lang: str, *, form: FormInput, embe
     """Compute the result once; the templates only display it."""
     findings, errors = (None, {}) if form.is_blank else read_form(form, lang)
     result: PageResult | None = None
+    not_applicable = ""
     if findings is not None:
         try:
             result = assess(model, findings, lang)
         except UnknownFindingError as exc:
             errors = {name: needs_finding_message(exc.missing, lang) for name in exc.missing}
+        except NotApplicableError as exc:
+            not_applicable = not_applicable_message(exc.outside, lang)
     values = None
-    if findings is not None and result is not None:
+    if findings is not None:
         values = {name: value for name, value in finding_values(findings).items() if value is not None}
     return {
         **_common(request, model, lang, embed=embed),
         "form": form,
         "errors": errors,
         "result": result,
+        "not_applicable": not_applicable,
+        "findings_query": findings_query(form),
         "nomogram": nomogram_svg(model, lang, result.prediction if result else None, values),
         "post_message_origins": " ".join(request.app.state.settings.frame_ancestor_origins) if embed else "",
     }
@@ -119,7 +172,9 @@ def _calculator(request: Request, model: Model, form: FormInput, lang: str, *, e
 @router.get("/", response_class=HTMLResponse, include_in_schema=False)
 @router.get("/m/{model_id}/", response_class=HTMLResponse, include_in_schema=False)
 def index(request: Request, model_id: str | None = None) -> Response:
-    return _calculator(request, _model(request, model_id), FormInput(), _language(request), embed=False)
+    """Prefilled from the query string as /embed is (e.g. a link from another system or the language switch)."""
+    model = _model(request, model_id)
+    return _calculator(request, model, _form_from(request.query_params), _language(request), embed=False)
 
 
 @router.post("/", response_class=HTMLResponse, include_in_schema=False)

@@ -56,14 +56,23 @@ class ModelIdentity(BaseModel):
 
 
 class RiskPrediction(BaseModel):
-    """Predicted risk of non-curative resection with its delta-method 95 % CI."""
+    """Predicted risk of non-curative resection with its delta-method 95 % CI.
 
-    probability: float = Field(description="Predicted risk, 0 to 1.")
-    ci95: tuple[float, float] = Field(description="95 % CI of the risk (delta method on the logit scale).")
-    linear_predictor: float
-    points: dict[str, float] = Field(description="Nomogram points of each finding.")
-    total_points: float
-    extrapolation: list[str] = Field(description="Findings outside the range the model was fitted on.")
+    When a finding lies outside the population the model was developed for (e.g. Ki-67 above
+    20 %, grade G3), `applicable` is false, `reason` says why, and no risk is given: `probability`,
+    `ci95`, `linear_predictor`, `points` and `total_points` are null.
+    """
+
+    applicable: bool = Field(description="False when the findings are outside the population the model applies to.")
+    reason: str | None = Field(description="Why no risk is given (when applicable is false), else null.")
+    probability: float | None = Field(description="Predicted risk, 0 to 1 (exact; pages show > 99 % and < 1 %).")
+    ci95: tuple[float, float] | None = Field(description="95 % CI of the risk (delta method on the logit scale).")
+    linear_predictor: float | None
+    points: dict[str, float] | None = Field(description="Nomogram points of each finding.")
+    total_points: float | None
+    extrapolation: list[str] = Field(
+        description="Findings outside the range the model was fitted on (beyond a 2 % tolerance of its width)."
+    )
     missing: list[str] = Field(
         description="Findings given as null (not yet known): the risk comes from the model refitted without them."
     )

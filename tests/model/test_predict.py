@@ -14,7 +14,7 @@ import numpy as np
 import pytest
 
 from app.model.artifact import ModelArtifact, with_digest
-from app.model.predict import Model
+from app.model.predict import Model, NotApplicableError
 from app.stats.published import artifact_from_spec
 from tests.conftest import DEMO_ARTIFACT
 
@@ -104,17 +104,27 @@ def test_prediction_worked_by_hand(hand_model, patient, expected):
 
 @pytest.mark.parametrize(
     ("ki67", "flagged"),
-    [(5.9, ("ki67_percent",)), (6.0, ()), (12.0, ()), (18.0, ()), (18.1, ("ki67_percent",)), (0.0, ("ki67_percent",))],
+    [
+        (5.7, ("ki67_percent",)),
+        (5.8, ()),
+        (6.0, ()),
+        (12.0, ()),
+        (18.0, ()),
+        (18.2, ()),
+        (18.3, ("ki67_percent",)),
+        (0.0, ("ki67_percent",)),
+    ],
 )
 def test_extrapolation_is_flagged_below_and_above_the_fitted_range(hand_model, ki67, flagged):
-    """Fitted range [6, 18]: both ends are inside; anything beyond either end is extrapolation."""
+    """Fitted range [6, 18], width 12: values within 2 % of it (0.24) of either end are as close to
+    the data as a report's rounding; 5.7 and 18.3 are beyond that, 5.8 and 18.2 are not."""
     patient = {"surface_depression": 1, "ki67_percent": ki67, "cga_positive": 0}
     assert hand_model.predict(patient).extrapolated == flagged
 
 
 PATIENTS = [
     {"surface_depression": d, "ki67_percent": k, "cga_positive": c}
-    for d, k, c in itertools.product((0, 1), (0.0, 2.37, 10.0, 35.0), (0, 1))
+    for d, k, c in itertools.product((0, 1), (0.0, 2.37, 10.0, 20.0), (0, 1))
 ]
 
 
@@ -134,8 +144,8 @@ def test_probability_ci_and_points_are_consistent(model, patient):
     assert model.probability_from_points(result.total_points) == pytest.approx(result.probability, abs=1e-12)
 
 
-def test_extrapolation_is_flagged_beyond_the_fitted_range(model):
-    assert model.predict({"surface_depression": 1, "ki67_percent": 35.0, "cga_positive": 1}).extrapolated == (
-        "ki67_percent",
-    )
+def test_the_shipped_model_gives_no_risk_beyond_its_g1_g2_population(model):
+    """Ki-67 above 20 % (grade G3) is outside the population: no risk, rather than an extrapolation."""
+    with pytest.raises(NotApplicableError):
+        model.predict({"surface_depression": 1, "ki67_percent": 35.0, "cga_positive": 1})
     assert model.predict({"surface_depression": 1, "ki67_percent": 2.0, "cga_positive": 1}).extrapolated == ()

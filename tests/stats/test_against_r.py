@@ -25,6 +25,7 @@ from pathlib import Path
 import numpy as np
 import pytest
 
+from app.model.artifact import load_artifact
 from app.model.predict import Model
 from app.stats.bootstrap import bootstrap_optimism
 from app.stats.calibration import (
@@ -194,7 +195,12 @@ def _grid_rows():
 
 @pytest.fixture(scope="module")
 def demo_model() -> Model:
-    return Model.from_file(ARTIFACT)
+    """The shipped model's equation without its applicable range: R's grid runs to Ki-67 30 % to check the
+    arithmetic beyond the G1/G2 population too (where the calculator itself gives no risk, as
+    tests/model/test_applicability.py checks)."""
+    artifact = load_artifact(ARTIFACT)
+    predictors = [p.model_copy(update={"applicable_range": None}) for p in artifact.predictors]
+    return Model(artifact.model_copy(update={"predictors": predictors}))
 
 
 @pytest.mark.parametrize(("i", "values"), _grid_rows())

@@ -6,8 +6,11 @@ import json
 
 import pytest
 
+from app.model.artifact import write_artifact
 from app.model.predict import Model
+from app.stats.published import artifact_from_spec
 from tests.conftest import DEMO_ARTIFACT
+from tests.web.conftest import make_client
 
 VALID = {"surface_depression": True, "ki67_percent": 4.5, "cga_positive": False}
 NOTICE = "Demonstration model fitted on synthetic patients, not on the study's data: not for clinical decisions."
@@ -28,9 +31,32 @@ def test_prediction_equals_the_model_core(client):
     assert body["extrapolation"] == []
 
 
-def test_extrapolation_is_named(client):
-    body = client.post("/api/v1/predict", json={**VALID, "ki67_percent": 60}).json()
-    assert body["extrapolation"] == ["ki67_percent"]
+def test_extrapolation_is_named(tmp_path):
+    """Fitted 1–15 % (tolerance 2 % of 14 = 0.28): 18 % is extrapolation, 15.2 % is not."""
+    client = _served_hand_model(tmp_path)
+    body = client.post("/api/v1/predict", json={**VALID, "ki67_percent": 18}).json()
+    assert body["extrapolation"] == ["ki67_percent"] and body["applicable"] is True
+    assert client.post("/api/v1/predict", json={**VALID, "ki67_percent": 15.2}).json()["extrapolation"] == []
+
+
+def _served_hand_model(tmp_path):
+    """A model fitted on Ki-67 1–15 % that applies to 0–20 %: 18 % is inside its population, beyond its data."""
+    spec = {
+        "model_id": "hand",
+        "reference": "made in this test",
+        "predictors": [
+            {"name": "surface_depression", "kind": "binary"},
+            {"name": "ki67_percent", "kind": "continuous", "nomogram_range": [0, 20], "fitted_range": [1, 15],
+             "applicable_range": [0, 20]},
+            {"name": "cga_positive", "kind": "binary"},
+        ],
+        "coefficients": {"intercept": -2.0, "surface_depression": 1.5, "ki67_percent": 0.2, "cga_positive": -0.8},
+        "standard_errors": {"intercept": 0.4, "surface_depression": 0.35, "ki67_percent": 0.05, "cga_positive": 0.3},
+    }  # fmt: skip
+    data, _ = artifact_from_spec(spec, created_at="2026-01-01T00:00:00Z")
+    path = tmp_path / "hand.json"
+    write_artifact(path, data)
+    return make_client(artifact=path)
 
 
 BAD_INPUT = [

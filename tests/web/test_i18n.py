@@ -7,6 +7,7 @@ added to a template but to one language only, or a Chinese string left in Englis
 from __future__ import annotations
 
 import ast
+import json
 import re
 
 import pytest
@@ -84,7 +85,7 @@ def used_keys() -> set[str]:
 def test_the_key_scan_finds_the_keys_it_must():
     """Guards the scan itself: were the patterns to stop matching, the tests below would check nothing."""
     assert {"calculate", "demo_banner", "not_yet_known", "yes", "positive"} <= template_keys()
-    assert {"error_ki67_number", "summary_without", "nomogram_heading", "legend_treat_none"} <= python_keys()
+    assert {"error_ki67_not_a_number", "summary_without", "nomogram_heading", "legend_treat_none"} <= python_keys()
     assert verdict_keys() >= {
         "verdict_sample_small", "verdict_auc_no_development", "verdict_auc_lower", "verdict_auc_consistent",
         "verdict_auc_poor", "verdict_citl_too_high", "verdict_citl_too_low", "verdict_citl_ok",
@@ -117,8 +118,9 @@ def test_every_string_exists_in_both_languages_with_the_same_placeholders():
 
 # Strings that read the same in both languages: a symbol and abbreviations.
 SAME_IN_BOTH = {"beta", "e_stats"}
-# Chinese strings without a Chinese character: the language tag, the link to the other language, and the above.
-NO_HAN_CHARACTER = SAME_IN_BOTH | {"html_lang", "other_language"}
+# Chinese strings without a Chinese character: the language tag, the link to the other language, the
+# full-width separator of the summary line, and the above.
+NO_HAN_CHARACTER = SAME_IN_BOTH | {"html_lang", "other_language", "summary_separator"}
 HAN = re.compile(r"[\u4e00-\u9fff]")
 
 
@@ -205,12 +207,20 @@ def test_each_choice_is_labelled_with_its_own_word(client, lang):
     assert valuetext == {"surface_depression": yes, "ki67_percent": "4.5", "cga_positive": positive}
     negative_page = parse_html(client.post("/", data={**form, "surface_depression": "0", "cga_positive": "0"}).text)
     summary = text_of(by_id(negative_page, "summary-text"))
+    sha = json.loads((REPO / "model_artifacts" / "rnet-demo-v1.json").read_text(encoding="utf-8"))["sha256"][:12]
     if lang == "zh":
-        assert summary.endswith("；表面凹陷 否，Ki-67 4.5 %，CgA 阴性；模型 rnet-demo-v1（模拟数据演示）")
+        assert "；表面凹陷 否，Ki-67 4.5 %，CgA 阴性；模型 rnet-demo-v1（模拟数据演示）；" in summary
+        assert f"；模型版本 sha256 {sha}；演示模型，基于模拟患者拟合，不得用于临床决策；计算时间 20" in summary
     else:
-        assert summary.endswith(
-            "; surface depression No, Ki-67 4.5 %, CgA Negative; model rnet-demo-v1 (synthetic demonstration)"
+        assert (
+            "; surface depression No, Ki-67 4.5 %, CgA Negative; model rnet-demo-v1 (synthetic demonstration); "
+            in summary
         )
+        assert (
+            f"; model version sha256 {sha}; DEMONSTRATION model fitted on simulated patients, not for clinical "
+            "decisions; calculated 20" in summary
+        )
+    assert summary.endswith(" UTC")
 
 
 @pytest.mark.parametrize(

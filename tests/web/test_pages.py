@@ -20,6 +20,7 @@ from tests.conftest import (
     select_one,
     text_of,
 )
+from tests.web.test_api import _served_hand_model
 
 
 def checked_inputs(source: str | Element) -> set[tuple[str, str]]:
@@ -76,11 +77,11 @@ def test_no_javascript_submit_renders_the_result(client):
         ({"surface_depression": "1", "cga_positive": "1"}, "ki67_percent",
          "Ki-67 index: enter a percentage from 0 to 100, or tick 'not yet known'."),
         ({"surface_depression": "1", "ki67_percent": "abc", "cga_positive": "1"}, "ki67_percent",
-         "Ki-67 index: 'abc' is not a number; enter a percentage from 0 to 100."),
+         "Ki-67 index: 'abc' cannot be read as a percentage. Write a number from 0 to 100 such as 2.5 or 2,5 (with or without %), or <1 for below 1 %."),
         ({"surface_depression": "1", "ki67_percent": "140", "cga_positive": "1"}, "ki67_percent",
          "Ki-67 index: 140 is outside 0–100 %."),
         ({"surface_depression": "1", "ki67_percent": "nan", "cga_positive": "1"}, "ki67_percent",
-         "Ki-67 index: nan is outside 0–100 %."),
+         "Ki-67 index: 'nan' cannot be read as a percentage. Write a number from 0 to 100 such as 2.5 or 2,5 (with or without %), or <1 for below 1 %."),
         ({"surface_depression": "1", "ki67_percent": "3"}, "cga_positive",
          "Chromogranin A: choose positive, negative or unknown."),
     ],
@@ -122,15 +123,16 @@ def test_unknown_findings_are_answered_by_the_submodel_without_them(client):
     )
 
 
-def test_extrapolation_is_flagged_on_the_page(client):
-    response = client.post("/", data={"surface_depression": "1", "ki67_percent": "45", "cga_positive": "1"})
+def test_extrapolation_is_flagged_on_the_page(tmp_path):
+    client = _served_hand_model(tmp_path)
+    response = client.post("/", data={"surface_depression": "1", "ki67_percent": "18", "cga_positive": "1"})
     assert response.status_code == 200
-    lo, hi = json.loads(DEMO_ARTIFACT.read_text())["predictors"][1]["fitted_range"]
     warning = text_of(select_one(response.text, "p", cls="warning"))
     assert warning == (
-        f"Ki-67 index of 45 % is outside the range the model was fitted on ({lo:g}–{hi:g} %): "
-        "this estimate is an extrapolation."
+        "Ki-67 index of 18 % is outside the range the model was fitted on (1–15 %): this estimate is an extrapolation."
     )
+    summary = text_of(by_id(parse_html(response.text), "summary-text"))
+    assert "; caution: Ki-67 index outside the range the model was fitted on (extrapolation);" in summary
 
 
 def test_embed_is_prefilled_and_rendered_from_the_query(client):
@@ -239,12 +241,12 @@ def test_embed_form_posts_back_to_the_embed_view(client):
 # (typed, the English message as a reader sees it, the same message as it must stand in the HTML source:
 # Jinja's escaping turns ' into &#39;, " into &#34;, < into &lt;, > into &gt; and & into &amp;).
 TYPED = [
-    ("<b>x</b>", "Ki-67 index: '<b>x</b>' is not a number; enter a percentage from 0 to 100.",
-     "Ki-67 index: &#39;&lt;b&gt;x&lt;/b&gt;&#39; is not a number; enter a percentage from 0 to 100."),
-    ('"><script>', "Ki-67 index: '\"><script>' is not a number; enter a percentage from 0 to 100.",
-     "Ki-67 index: &#39;&#34;&gt;&lt;script&gt;&#39; is not a number; enter a percentage from 0 to 100."),
-    ("1&amp;<i>2", "Ki-67 index: '1&amp;<i>2' is not a number; enter a percentage from 0 to 100.",
-     "Ki-67 index: &#39;1&amp;amp;&lt;i&gt;2&#39; is not a number; enter a percentage from 0 to 100."),
+    ("<b>x</b>", "Ki-67 index: '<b>x</b>' cannot be read as a percentage. Write a number from 0 to 100 such as 2.5 or 2,5 (with or without %), or <1 for below 1 %.",
+     "Ki-67 index: &#39;&lt;b&gt;x&lt;/b&gt;&#39; cannot be read as a percentage. Write a number from 0 to 100 such as 2.5 or 2,5 (with or without %), or &lt;1 for below 1 %."),
+    ('"><script>', "Ki-67 index: '\"><script>' cannot be read as a percentage. Write a number from 0 to 100 such as 2.5 or 2,5 (with or without %), or <1 for below 1 %.",
+     "Ki-67 index: &#39;&#34;&gt;&lt;script&gt;&#39; cannot be read as a percentage. Write a number from 0 to 100 such as 2.5 or 2,5 (with or without %), or &lt;1 for below 1 %."),
+    ("1&amp;<i>2", "Ki-67 index: '1&amp;<i>2' cannot be read as a percentage. Write a number from 0 to 100 such as 2.5 or 2,5 (with or without %), or <1 for below 1 %.",
+     "Ki-67 index: &#39;1&amp;amp;&lt;i&gt;2&#39; cannot be read as a percentage. Write a number from 0 to 100 such as 2.5 or 2,5 (with or without %), or &lt;1 for below 1 %."),
 ]  # fmt: skip
 
 
@@ -294,5 +296,7 @@ def test_typed_ki67_is_escaped_in_chinese_too(client):
     response = client.post("/", data=form)
     page = parse_html(response.text)
     assert_nothing_injected(page)
-    assert text_of(by_id(page, "err-ki67_percent")) == "Ki-67 指数：“<b>x</b>”不是数字；请输入 0 至 100 之间的百分比。"
-    assert response.text.count("Ki-67 指数：“&lt;b&gt;x&lt;/b&gt;”不是数字") == 2
+    assert text_of(by_id(page, "err-ki67_percent")) == (
+        "Ki-67 指数：无法将“<b>x</b>”读作百分比。请输入 0 至 100 之间的数字，如 2.5 或 2,5（可带 %），低于 1 % 可写作 <1。"
+    )
+    assert response.text.count("Ki-67 指数：无法将“&lt;b&gt;x&lt;/b&gt;”读作百分比") == 2

@@ -137,3 +137,22 @@ def test_switching_language_keeps_not_yet_known(client):
     )
     href = next(a for a in select(page, "a") if a.get("lang") == "zh-Hans").get("href")
     assert href == "?lang=zh&surface_depression=0&ki67_unknown=1&cga_positive=unknown"
+
+
+@pytest.mark.parametrize(
+    ("lang", "expected"),
+    [
+        (
+            "en",
+            "Ki-67 index: the model applies to 0–20 %; outside it no risk is given. "
+            "Development data spanned 0.1–20 %; risks beyond are extrapolations.",
+        ),
+        (
+            "zh",
+            "Ki-67 指数：模型适用范围为 0–20 %，超出此范围不给出风险。建模数据范围为 0.1–20 %，超出此范围的风险为外推结果。",
+        ),
+    ],
+)
+def test_model_card_states_where_the_model_applies(client, lang, expected):
+    page = parse_html(client.get("/model", params={"lang": lang}).text)
+    assert [text_of(p) for p in select(page, "p", cls="applicability")] == [expected]

@@ -183,6 +183,19 @@ def test_blocks_continue_one_random_stream(monkeypatch):
     assert blocked.optimism == pytest.approx(naive_optimism(x, y, 30, 9), abs=TOL)
 
 
+def test_one_cpu_or_two_give_the_same_bits(monkeypatch):
+    """Blocks run on two threads where there are two CPUs; the answer must not depend on it."""
+    x, y = simulated_xy(150, 44)
+    fit = fit_logistic(x=x, y=y, names=("a", "b", "c"))
+    monkeypatch.setattr(bootstrap_module.os, "cpu_count", lambda: 2)
+    two = bootstrap_optimism(x=x, y=y, coef=fit.coef_, replicates=41, seed=3)
+    monkeypatch.setattr(bootstrap_module.os, "cpu_count", lambda: 1)
+    one = bootstrap_optimism(x=x, y=y, coef=fit.coef_, replicates=41, seed=3)
+    assert two.optimism == one.optimism and two.replicates_used == one.replicates_used == 41
+    np.testing.assert_array_equal(two.curve_corrected, one.curve_corrected)
+    np.testing.assert_array_equal(two.curve_replicates, one.curve_replicates)
+
+
 def test_same_seed_same_result_other_seed_other_result():
     x, y = simulated_xy(150, 42)
     fit = fit_logistic(x=x, y=y, names=("a", "b", "c"))

@@ -57,8 +57,20 @@ def r_time(cohort: Path, replicates: int, script: Path, repeats: int) -> float:
     return best
 
 
-def bootstrap_alone(cohort: Path, repeats: int) -> float:
-    """Wall time of the main model's bootstrap_optimism(B = 1000) in this process, best of `repeats`."""
+def bootstrap_alone(cohort: Path, repeats: int, cpus: int | None = None) -> float:
+    """Wall time of the main model's bootstrap_optimism(B = 1000), best of `repeats`.
+
+    With `cpus`, in a child process pinned to that many CPUs (sched_setaffinity, as `taskset`): the
+    bootstrap then uses only those, which gives the one-core figure R's single thread compares with.
+    """
+    if cpus is not None:
+        script = (
+            f"import os, sys; os.sched_setaffinity(0, set(sorted(os.sched_getaffinity(0))[:{cpus}])); "
+            f"sys.path.insert(0, {str(REPO)!r}); from bench.bootstrap_vs_r import bootstrap_alone; "
+            f"print(bootstrap_alone(__import__('pathlib').Path({str(cohort)!r}), {repeats}))"
+        )
+        out = subprocess.run([sys.executable, "-c", script], check=True, capture_output=True, text=True, cwd=REPO)
+        return float(out.stdout.strip().splitlines()[-1])
     import numpy as np
 
     from app.stats.bootstrap import bootstrap_optimism
@@ -94,8 +106,8 @@ def main() -> None:
         f"machine: {os.cpu_count()} cores; python {sys.version.split()[0]}; R/rms {'yes' if have_r else 'not installed'}"
     )
     print(
-        f"{'n':>7} {'ours B=10':>10} {'ours B=1000':>12} {'ours added':>11} {'bootstrap':>10} {'R added':>9} "
-        f"{'R/train':>8} {'R/boot':>7}"
+        f"{'n':>7} {'ours B=10':>10} {'ours B=1000':>12} {'ours added':>11} {'bootstrap':>10} {'1 core':>7} "
+        f"{'R added':>9} {'R/train':>8} {'R/boot':>7} {'R/1core':>8}"
     )
     for n in (int(s) for s in args.sizes.split(",")):
         cohort = work / f"cohort-{n}.csv"
@@ -114,20 +126,28 @@ def main() -> None:
         ours_1000 = timed(train(1000), args.repeats)
         added = ours_1000 - ours_10
         boot = bootstrap_alone(cohort, args.repeats)
+        one_core = bootstrap_alone(cohort, args.repeats, cpus=1)
         if have_r:
             r_repeats = 1 if n > 5000 else args.repeats
             r_added = r_time(cohort, 1000, script, r_repeats) - r_time(cohort, 10, script, r_repeats)
-            ratio, boot_ratio = f"{r_added / added:8.1f}", f"{r_added / boot:7.1f}"
+            ratio, boot_ratio, core_ratio = (
+                f"{r_added / added:8.1f}",
+                f"{r_added / boot:7.1f}",
+                f"{r_added / one_core:8.1f}",
+            )
             r_text = f"{r_added:9.2f}"
         else:
-            r_text, ratio, boot_ratio = f"{'—':>9}", f"{'—':>8}", f"{'—':>7}"
-        print(f"{n:>7} {ours_10:>10.2f} {ours_1000:>12.2f} {added:>11.2f} {boot:>10.2f} {r_text} {ratio} {boot_ratio}")
+            r_text, ratio, boot_ratio, core_ratio = f"{'—':>9}", f"{'—':>8}", f"{'—':>7}", f"{'—':>8}"
+        print(
+            f"{n:>7} {ours_10:>10.2f} {ours_1000:>12.2f} {added:>11.2f} {boot:>10.2f} {one_core:>7.2f} "
+            f"{r_text} {ratio} {boot_ratio} {core_ratio}"
+        )
     shutil.rmtree(work, ignore_errors=True)
     print(
         "times in seconds, best of repeats; 'added' = B=1000 minus B=10 (start-up cancels), which for `train` "
         "includes the three pattern submodels' bootstraps (indices only); 'bootstrap' = the main model's "
         "1000 replicates alone (validation indices and calibration curve), like for like with R's "
-        "validate + calibrate"
+        "validate + calibrate, on all usable CPUs (at most 2) and pinned to one core ('1 core'; R uses one)"
     )
 
 

@@ -23,7 +23,6 @@ Speed comes from three exact rewrites, not approximations:
 
 from __future__ import annotations
 
-import os
 from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass
 
@@ -31,6 +30,7 @@ import numpy as np
 
 from app.stats.batch_logistic import expit, fit_intercept_slope_batch, fit_logistic_batch, fit_offset_intercept_batch
 from app.stats.calibration import calibration_grid, smooth_at
+from app.stats.cpus import usable_cpus
 from app.stats.discrimination import weighted_auc_sorted
 from app.stats.lowess_rows import lowess_rows_at
 
@@ -247,7 +247,7 @@ def bootstrap_optimism(
     block = max(1, min(replicates, _CELLS_PER_BLOCK // n, -(-replicates // 2)))
     starts = list(range(0, replicates, block))
     context = _Context(patterns=patterns, design=design, apparent=apparent, grid=grid, curve=curve)
-    workers = min(2, os.cpu_count() or 1)
+    workers = min(2, usable_cpus())
     with ThreadPoolExecutor(max_workers=workers) as pool:
         for first in range(0, len(starts), workers):
             # Draw this round's resamples in order (the stream does not depend on the threads), then refit them in parallel.

@@ -21,11 +21,12 @@ count.
 
 from __future__ import annotations
 
-import os
 import threading
 from concurrent.futures import ThreadPoolExecutor
 
 import numpy as np
+
+from app.stats.cpus import usable_cpus
 
 # Numbers per (rows × centres × points) working array of a block: ~16 MB.
 _CELLS = 600_000
@@ -90,7 +91,7 @@ def lowess_rows_at(
         end = min(rows, start + block)
         result[start:end] = _block(x[start:end], ysum[start:end], count[start:end], at, f, outside)
 
-    workers = threads if threads is not None else min(2, os.cpu_count() or 1)
+    workers = threads if threads is not None else min(2, usable_cpus())
     if workers <= 1 or len(starts) == 1:
         for start in starts:
             run(start)

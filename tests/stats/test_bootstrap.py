@@ -187,9 +187,9 @@ def test_one_cpu_or_two_give_the_same_bits(monkeypatch):
     """Blocks run on two threads where there are two CPUs; the answer must not depend on it."""
     x, y = simulated_xy(150, 44)
     fit = fit_logistic(x=x, y=y, names=("a", "b", "c"))
-    monkeypatch.setattr(bootstrap_module.os, "cpu_count", lambda: 2)
+    monkeypatch.setattr(bootstrap_module, "usable_cpus", lambda: 2)
     two = bootstrap_optimism(x=x, y=y, coef=fit.coef_, replicates=41, seed=3)
-    monkeypatch.setattr(bootstrap_module.os, "cpu_count", lambda: 1)
+    monkeypatch.setattr(bootstrap_module, "usable_cpus", lambda: 1)
     one = bootstrap_optimism(x=x, y=y, coef=fit.coef_, replicates=41, seed=3)
     assert two.optimism == one.optimism and two.replicates_used == one.replicates_used == 41
     np.testing.assert_array_equal(two.curve_corrected, one.curve_corrected)

@@ -230,3 +230,13 @@ def test_unexpected_errors_answer_500_with_headers_and_are_logged_without_values
     assert "RuntimeError" in logged and "17.3" not in logged and "ki67" not in logged
     access = [json.loads(r.getMessage()) for r in caplog.records if r.name == "rnet.access"]
     assert [(a["path"], a["status"]) for a in access] == [(path.split("?")[0], 500)]
+
+
+def test_a_broken_character_in_a_json_key_gets_a_plain_message():
+    body = b'{"\\ud800": 1, "surface_depression": true, "ki67_percent": 5, "cga_positive": true}'
+    response = make_client().post("/api/v1/predict", content=body, headers={"content-type": "application/json"})
+    assert response.status_code == 422
+    [problem] = response.json()["detail"]
+    assert problem["field"] == "body"
+    assert problem["message"].startswith("The request body contains a broken character")
+    assert "unicode" not in problem["message"] and "Input should" not in problem["message"]

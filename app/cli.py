@@ -15,6 +15,7 @@ from collections.abc import Callable, Sequence
 from datetime import UTC
 from pathlib import Path
 
+from app.cli_files import check_inputs, check_outputs, check_text_arguments, check_text_tree
 from app.errors import UserInputError
 
 EXIT_OK, EXIT_INTERNAL, EXIT_USER = 0, 1, 2
@@ -81,6 +82,7 @@ def cmd_simulate(args: argparse.Namespace) -> int:
             f"--n must be from {MIN_SIMULATED} (a cohort that can be fitted) to {MAX_SIMULATED:,} patients "
             "(a larger file only costs memory and disk)."
         )
+    check_outputs({"--out": args.out}, inputs={}, force=args.force)
     write_atomic(args.out, cohort_csv(simulate_cohort(n=args.n, seed=args.seed)), force=args.force)
     _say(f"wrote {args.n} synthetic patients to {args.out} (seed {args.seed}); they are not real patients.")
     return EXIT_OK
@@ -91,10 +93,11 @@ def cmd_train(args: argparse.Namespace) -> int:
     from app.stats.cohort import OUTCOME, read_cohort
     from app.stats.train import check_predictor_names, train_artifact
 
+    check_text_arguments({"--notes": args.notes, "--model-id": args.model_id})
     check_predictor_names(args.predictors)
     model_id = check_model_id(args.model_id or _model_id_from(args.out))
-    if Path(args.out).exists() and not args.force:
-        raise UserInputError(f"'{args.out}' already exists; choose another --out or add --force to replace it.")
+    check_inputs({"--data": args.data})
+    check_outputs({"--out": args.out}, inputs={"--data": args.data}, force=args.force)
     cohort = read_cohort(args.data, required=(*args.predictors, OUTCOME))
     artifact, notices = train_artifact(
         cohort=cohort,
@@ -158,9 +161,18 @@ def cmd_from_coefficients(args: argparse.Namespace) -> int:
     from app.model.artifact import write_artifact
     from app.stats.published import artifact_from_spec, read_spec
 
-    if Path(args.out).exists() and not args.force:
-        raise UserInputError(f"'{args.out}' already exists; choose another --out or add --force to replace it.")
-    artifact, notices = artifact_from_spec(read_spec(args.spec), created_at=_reproducible_time(args))
+    check_inputs({"the spec": args.spec})
+    check_outputs({"--out": args.out}, inputs={"the spec": args.spec}, force=args.force)
+    spec = read_spec(args.spec)
+    check_text_tree(spec, f"the spec '{args.spec}'")
+    try:
+        artifact, notices = artifact_from_spec(spec, created_at=_reproducible_time(args))
+    except UserInputError as exc:
+        # The spec's list of predictors is checked by the code that checks train's --predictors option.
+        text = str(exc)
+        if text.startswith("--predictors: "):
+            raise UserInputError("the spec's 'predictors': " + text.removeprefix("--predictors: ")) from None
+        raise
     for notice in notices:
         _say(notice if notice.startswith("warning: ") else f"note: {notice}")
     stamped = write_artifact(args.out, artifact, force=args.force)
@@ -176,9 +188,9 @@ def cmd_validate(args: argparse.Namespace) -> int:
     from app.stats.validate import validate_artifact
     from app.web.reports import render_validation_report, verdict_text
 
-    for target in (args.out, args.json):
-        if target and Path(target).exists() and not args.force:
-            raise UserInputError(f"'{target}' already exists; choose another name or add --force to replace it.")
+    inputs = {"--artifact": args.artifact, "--data": args.data}
+    check_inputs(inputs)
+    check_outputs({"--out": args.out, "--json": args.json}, inputs=inputs, force=args.force)
     artifact = load_artifact(args.artifact)
     cohort = read_cohort(args.data)
     result = validate_artifact(artifact=artifact, cohort=cohort)
@@ -211,9 +223,11 @@ def cmd_recalibrate(args: argparse.Namespace) -> int:
     from app.stats.cohort import read_cohort
     from app.stats.recalibrate import recalibrated_artifact
 
+    check_text_arguments({"--model-id": args.model_id})
     model_id = check_model_id(args.model_id or _model_id_from(args.out))
-    if Path(args.out).exists() and not args.force:
-        raise UserInputError(f"'{args.out}' already exists; choose another --out or add --force to replace it.")
+    inputs = {"--artifact": args.artifact, "--data": args.data}
+    check_inputs(inputs)
+    check_outputs({"--out": args.out}, inputs=inputs, force=args.force)
     parent = load_artifact(args.artifact)
     cohort = read_cohort(args.data)
     artifact, notices = recalibrated_artifact(
@@ -250,6 +264,14 @@ def cmd_report(args: argparse.Namespace) -> int:
     tables = [Path(args.csv_dir) / name for name in CSV_TABLE_NAMES] if args.csv_dir else []
     if args.csv_dir and not Path(args.csv_dir).is_dir():
         raise UserInputError(f"--csv-dir '{args.csv_dir}' is not an existing folder; create it first.")
+    check_inputs({"--data": args.data})
+    table_options = {f"--csv-dir table '{path.name}'": str(path) for path in tables}
+    check_outputs(
+        {"--out": args.out, "--json": args.json, **table_options},
+        inputs={"--data": args.data},
+        force=args.force,
+        replaceable=frozenset(table_options),  # the tables in --csv-dir are replaced, as before
+    )
     if len({t.resolve() for t in targets + tables}) < len(targets + tables):
         raise UserInputError("--out, --json and the CSV tables must be different files; give different names.")
     for target in targets + tables:
@@ -422,14 +444,51 @@ def build_parser() -> argparse.ArgumentParser:
     return parser
 
 
+def _options_of(parser: argparse.ArgumentParser, command: str) -> set[str]:
+    """The options the command being run accepts."""
+    for action in parser._actions:
+        if isinstance(action, argparse._SubParsersAction) and command in action.choices:
+            return set(action.choices[command]._option_string_actions)
+    return set()
+
+
+# Advice shared with `train` (e.g. "Leave one out with --predictors.") that a command without that option
+# must not give; what such a command can do instead.
+INSTEAD = {"--predictors": "Choose a --method that does not re-estimate the coefficients (intercept or logistic)."}
+
+
+def _only_own_options(message: str, options: set[str]) -> str:
+    """Drop the sentences of `message` that name an option this command does not have."""
+    sentences = re.split(r"(?<=[.;:])\s+(?=[A-Z])", message)
+    foreign = {o for o in re.findall(r"--[a-z][a-z-]*", message) if o not in options}
+    if not foreign or not options:
+        return message
+    kept = [s for s in sentences if not any(o in s for o in foreign)]
+    advice = [
+        INSTEAD[o]
+        for o in sorted(foreign)
+        if o in INSTEAD and set(re.findall(r"--[a-z][a-z-]*", INSTEAD[o])) <= options
+    ]
+    return " ".join(kept + advice) if kept else message
+
+
 def main(argv: Sequence[str] | None = None) -> int:
     """Run one command; turn every failure into a message and an exit code."""
-    args = build_parser().parse_args(argv)
+    parser = build_parser()
+    args = parser.parse_args(argv)
     handler: Callable[[argparse.Namespace], int] = args.handler
     try:
         return handler(args)
     except UserInputError as exc:
-        _say(f"error: {exc}")
+        _say(f"error: {_only_own_options(str(exc), _options_of(parser, args.command))}")
+        return EXIT_USER
+    except UnicodeError as exc:
+        if "surrogates not allowed" not in str(exc):
+            raise
+        _say(
+            "error: an input holds text that is not valid (an escape such as \\ud800 that stands for no letter, "
+            "or bytes that are not UTF-8); nothing was written. Correct that text in the input file."
+        )
         return EXIT_USER
     except KeyboardInterrupt:
         return 130

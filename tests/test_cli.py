@@ -187,9 +187,9 @@ def test_other_user_errors_exit_2_with_the_last_line_saying_why(tmp_path, capsys
     assert call(["simulate", "--out", str(tmp_path / "c.csv"), "--seed", "-1"]) == 2
     assert last_error_line() == "rnet simulate: error: argument --seed: must be 0 or more"
     assert call(["train", "--data", str(DEMO_COHORT), "--out", str(tmp_path), "--force", "--bootstrap", "0"]) == 2
-    assert last_error_line() == f"error: '{tmp_path}' is a folder; give a file name to write to."
+    assert last_error_line() == f"error: --out '{tmp_path}' is a folder; give the name of a file to write to."
     assert call(["from-coefficients", str(tmp_path), "--out", str(tmp_path / "o.json")]) == 2
-    assert last_error_line() == f"error: coefficient spec '{tmp_path}' cannot be read: Is a directory."
+    assert last_error_line() == f"error: the spec '{tmp_path}' is a folder, not a file; give the path of a file."
     monkeypatch.setenv("SOURCE_DATE_EPOCH", "99999999999999999")
     assert call(["train", "--data", str(DEMO_COHORT), "--out", str(tmp_path / "m.json"), "--bootstrap", "0"]) == 2
     assert last_error_line() == "error: SOURCE_DATE_EPOCH must be whole seconds since 1970, got '99999999999999999'."

@@ -6,11 +6,12 @@ builds a fresh, isolated app (as Flask's tutorial does).
 
 from __future__ import annotations
 
+import os
 from dataclasses import dataclass
 
-from fastapi import FastAPI, HTTPException, Request
+from fastapi import Depends, FastAPI, HTTPException, Request
 from fastapi.exceptions import RequestValidationError
-from fastapi.responses import JSONResponse
+from fastapi.responses import JSONResponse, Response
 from fastapi.staticfiles import StaticFiles
 from fastapi.templating import Jinja2Templates
 from starlette.exceptions import HTTPException as StarletteHTTPException
@@ -21,14 +22,22 @@ from app.model.predict import Model
 from app.resources import resource_dir
 from app.web import api, pages
 from app.web.audit import AuditLog
+from app.web.error_pages import ErrorPages, for_machines
 from app.web.errors import clinician_messages
+from app.web.origin import refuse_cross_site
+from app.web.pinning import PIN_VARIABLE, check_expected, check_pinned, read_pin
+from app.web.protocol import ProtocolMiddleware
 from app.web.security import SecurityMiddleware
 from app.web.settings import Settings
 
 
 @dataclass(frozen=True)
 class ModelRegistry:
-    """The verified models this server answers with; `default_id` serves `/`."""
+    """The verified models this server answers with; `default_id` serves `/`.
+
+    Models are chosen by the path (`/m/{model_id}/…`, `/api/v1/models/{model_id}/…`), never by a query
+    parameter: a link shows which model it names.
+    """
 
     models: dict[str, Model]
     default_id: str
@@ -74,14 +83,20 @@ def load_registry(settings: Settings) -> ModelRegistry:
             )
         models.setdefault(model.model_id, model)
     default_id = next(iter(models))
-    return ModelRegistry(models=models, default_id=default_id)
+    registry = ModelRegistry(models=models, default_id=default_id)
+    digests = {mid: m.sha256 for mid, m in models.items()}
+    check_expected(digests, settings.expected_digests)
+    pin = read_pin(os.environ.get(PIN_VARIABLE))
+    if pin is not None:  # a worker of `rnet serve`: exactly the models its parent verified
+        check_pinned(digests, pin[1])
+    return registry
 
 
 def _open_audit_log(settings: Settings) -> AuditLog | None:
     if settings.audit_log is None:
         return None
     try:
-        return AuditLog(settings.audit_log)
+        return AuditLog(settings.audit_log, risk=settings.audit_risk)
     except OSError as exc:
         raise ArtifactError(
             f"RNET_AUDIT_LOG '{settings.audit_log}' cannot be opened for appending: {exc.strerror}."
@@ -123,14 +138,17 @@ def create_app(settings: Settings | None = None) -> FastAPI:
     application.state.templates = Jinja2Templates(directory=str(resource_dir("templates")))
     application.mount("/static", StaticFiles(directory=str(resource_dir("static"))), name="static")
     application.include_router(api.router)
-    application.include_router(pages.router)
+    application.include_router(pages.router, dependencies=[Depends(refuse_cross_site)])
+    errors = ErrorPages(
+        environment=application.state.templates.env, app_state=application.state, max_body_bytes=settings.max_body_bytes
+    )
 
     @application.exception_handler(RequestValidationError)
     async def _validation(request: Request, exc: RequestValidationError) -> JSONResponse:
         return JSONResponse(status_code=422, content={"detail": clinician_messages(list(exc.errors()))})
 
     @application.exception_handler(StarletteHTTPException)
-    async def _http(request: Request, exc: StarletteHTTPException) -> JSONResponse:
+    async def _http(request: Request, exc: StarletteHTTPException) -> Response:
         if exc.status_code == 400 and request.url.path.startswith("/api/"):
             # FastAPI's 400 for a body it cannot decode: bad input like any other, 422 with a readable message.
             detail = [
@@ -140,16 +158,20 @@ def create_app(settings: Settings | None = None) -> FastAPI:
                 }
             ]
             return JSONResponse(status_code=422, content={"detail": detail})
-        return JSONResponse(status_code=exc.status_code, content={"detail": exc.detail}, headers=exc.headers)
+        if for_machines(request.scope):
+            return JSONResponse(status_code=exc.status_code, content={"detail": exc.detail}, headers=exc.headers)
+        unknown_model = exc.status_code == 404 and "model_id" in request.path_params
+        content_type, body = errors.render(
+            request.scope, exc.status_code, text_key="error_text_404_model" if unknown_model else None
+        )
+        return Response(body, status_code=exc.status_code, media_type=content_type.decode(), headers=exc.headers)
 
-    @application.exception_handler(Exception)
-    async def _unexpected(request: Request, exc: Exception) -> JSONResponse:  # pragma: no cover - last line of defence
-        import logging
-
-        logging.getLogger("rnet").exception("unexpected error on %s", request.url.path)
-        return JSONResponse(status_code=500, content={"detail": "Internal error; the server keeps running."})
-
+    # Added last is outermost: the security middleware sees every request first (and logs its real method).
+    application.add_middleware(ProtocolMiddleware)
     application.add_middleware(
-        SecurityMiddleware, frame_ancestors=settings.frame_ancestor_origins, max_body_bytes=settings.max_body_bytes
+        SecurityMiddleware,
+        frame_ancestors=settings.frame_ancestor_origins,
+        max_body_bytes=settings.max_body_bytes,
+        render_error=errors.for_middleware,
     )
     return application

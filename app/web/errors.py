@@ -34,6 +34,16 @@ def clinician_messages(errors: list[dict[str, Any]]) -> list[dict[str, str]]:
             text = f"The request body is not acceptable: {str(error.get('msg', '')).removeprefix('Value error, ')}."
         elif kind == "missing":
             text = f"{label} is required: a finding left out is never assumed absent."
+        elif kind == "string_unicode":
+            # A lone UTF-16 surrogate (e.g. "\\ud800") is valid JSON but no character; pydantic's own words
+            # ("unable to parse raw data as a unicode string") say nothing to the person who sent it.
+            field, text = (
+                "body",
+                (
+                    "The request body contains a broken character (an escape such as \\ud800 that stands for no "
+                    "letter); send the findings as plain text."
+                ),
+            )
         elif kind == "extra_forbidden":
             text = f"'{field}' is not a finding this calculator takes (it takes {', '.join(FIELD_NAMES)})."
         elif kind in ("bool_type", "bool_parsing"):

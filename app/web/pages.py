@@ -98,8 +98,9 @@ def findings_query(form: FormInput) -> str:
     return urlencode(pairs)
 
 
-def _model(request: Request, model_id: str | None = None) -> Model:
-    return request.app.state.registry.resolve(model_id)
+def _model(request: Request) -> Model:
+    """The model the path names (`/m/{model_id}/…`), else the default; a `?model_id=` query is ignored."""
+    return request.app.state.registry.resolve(request.path_params.get("model_id"))
 
 
 def _common(request: Request, model: Model, lang: str, *, embed: bool) -> dict[str, Any]:
@@ -171,39 +172,39 @@ def _calculator(request: Request, model: Model, form: FormInput, lang: str, *, e
 
 @router.get("/", response_class=HTMLResponse, include_in_schema=False)
 @router.get("/m/{model_id}/", response_class=HTMLResponse, include_in_schema=False)
-def index(request: Request, model_id: str | None = None) -> Response:
+def index(request: Request) -> Response:
     """Prefilled from the query string as /embed is (e.g. a link from another system or the language switch)."""
-    model = _model(request, model_id)
+    model = _model(request)
     return _calculator(request, model, _form_from(request.query_params), _language(request), embed=False)
 
 
 @router.post("/", response_class=HTMLResponse, include_in_schema=False)
 @router.post("/m/{model_id}/", response_class=HTMLResponse, include_in_schema=False)
-async def index_submit(request: Request, model_id: str | None = None) -> Response:
+async def index_submit(request: Request) -> Response:
     values = await _posted_form(request)
-    model = _model(request, model_id)
+    model = _model(request)
     return _calculator(request, model, _form_from(values), _language(request, values.get("lang")), embed=False)
 
 
 @router.get("/embed", response_class=HTMLResponse, include_in_schema=False)
 @router.get("/m/{model_id}/embed", response_class=HTMLResponse, include_in_schema=False)
-def embed(request: Request, model_id: str | None = None) -> Response:
+def embed(request: Request) -> Response:
     """Prefilled from the query string, e.g. ?surface_depression=1&ki67_percent=5&cga_positive=1."""
-    model = _model(request, model_id)
+    model = _model(request)
     return _calculator(request, model, _form_from(request.query_params), _language(request), embed=True)
 
 
 @router.post("/embed", response_class=HTMLResponse, include_in_schema=False)
 @router.post("/m/{model_id}/embed", response_class=HTMLResponse, include_in_schema=False)
-async def embed_submit(request: Request, model_id: str | None = None) -> Response:
+async def embed_submit(request: Request) -> Response:
     values = await _posted_form(request)
-    model = _model(request, model_id)
+    model = _model(request)
     return _calculator(request, model, _form_from(values), _language(request, values.get("lang")), embed=True)
 
 
 @router.post("/partials/result", response_class=HTMLResponse, include_in_schema=False)
 @router.post("/m/{model_id}/partials/result", response_class=HTMLResponse, include_in_schema=False)
-async def result_fragment(request: Request, model_id: str | None = None) -> Response:
+async def result_fragment(request: Request) -> Response:
     """The result and nomogram for the script, re-rendered by the page's own templates.
 
     While a finding is still being entered, messages are shown only for the
@@ -212,7 +213,7 @@ async def result_fragment(request: Request, model_id: str | None = None) -> Resp
     """
     values = await _posted_form(request)
     lang = _language(request, values.get("lang"))
-    model = _model(request, model_id)
+    model = _model(request)
     context = _context(request, model, lang, form=_form_from(values), embed=values.get("embed") == "1")
     touched = set(values.get("touched", "").split(","))
     context["errors"] = {name: message for name, message in context["errors"].items() if name in touched}
@@ -221,9 +222,9 @@ async def result_fragment(request: Request, model_id: str | None = None) -> Resp
 
 @router.get("/model", response_class=HTMLResponse, include_in_schema=False)
 @router.get("/m/{model_id}/model", response_class=HTMLResponse, include_in_schema=False)
-def model_card(request: Request, model_id: str | None = None) -> Response:
+def model_card(request: Request) -> Response:
     lang = _language(request)
-    model = _model(request, model_id)
+    model = _model(request)
     context = {
         **_common(request, model, lang, embed=False),
         "charts": model_card_charts(model, lang),

@@ -1,7 +1,10 @@
-"""Security headers, a request-body limit and an access log without patient values.
+"""Security headers, a request-body limit, the last line of defence and an access log without patient values.
 
 Pure ASGI middleware: it wraps every response, including errors and
-static files, and costs one dict merge per request.
+static files, and costs one dict merge per request.  It is inside
+Starlette's own error middleware, so it also catches an unexpected error
+itself: the 500 answer then carries the security headers, is logged in the
+access log, and the error is logged without the request's values.
 """
 
 from __future__ import annotations
@@ -9,6 +12,7 @@ from __future__ import annotations
 import json
 import logging
 import time
+import traceback
 from collections.abc import Awaitable, Callable
 from typing import Any
 
@@ -17,8 +21,27 @@ Message = dict[str, Any]
 Receive = Callable[[], Awaitable[Message]]
 Send = Callable[[Message], Awaitable[None]]
 ASGIApp = Callable[[Scope, Receive, Send], Awaitable[None]]
+# (scope, status) → (content type, body): an HTML page in the user's language, or JSON for the API.
+ErrorRenderer = Callable[[Scope, int], tuple[bytes, bytes]]
 
 access_log = logging.getLogger("rnet.access")
+error_log = logging.getLogger("rnet.error")
+
+
+def json_error(scope: Scope, status: int) -> tuple[bytes, bytes]:
+    """The plain JSON answer, used when no renderer is given."""
+    text = {
+        413: "The request is larger than this server accepts; a patient's findings are much smaller.",
+        500: "The server met an unexpected error and could not answer; it keeps running. Try again, and tell "
+        "your IT department if it happens again.",
+    }.get(status, "The request could not be answered.")
+    return b"application/json", json.dumps({"detail": text}).encode()
+
+
+def log_unexpected(scope: Scope, exc: BaseException) -> None:
+    """The error's type and where it happened, never its message or locals (they may hold findings)."""
+    frames = "".join(traceback.format_tb(exc.__traceback__))
+    error_log.error("unexpected %s on %s %s\n%s", type(exc).__name__, scope["method"], scope["path"], frames)
 
 
 def content_security_policy(frame_ancestors: list[str]) -> str:
@@ -38,9 +61,17 @@ class SecurityMiddleware:
     carry findings in /embed links), status and duration: no patient values.
     """
 
-    def __init__(self, app: ASGIApp, *, frame_ancestors: list[str], max_body_bytes: int) -> None:
+    def __init__(
+        self,
+        app: ASGIApp,
+        *,
+        frame_ancestors: list[str],
+        max_body_bytes: int,
+        render_error: ErrorRenderer = json_error,
+    ) -> None:
         self.app = app
         self.max_body_bytes = max_body_bytes
+        self.render_error = render_error
         self.headers = [
             (b"content-security-policy", content_security_policy(frame_ancestors).encode()),
             (b"x-content-type-options", b"nosniff"),
@@ -69,15 +100,20 @@ class SecurityMiddleware:
 
         declared = dict(scope.get("headers", [])).get(b"content-length")
         if declared is not None and (not declared.isdigit() or int(declared) > self.max_body_bytes):
-            await self._too_large(send_with_headers)
+            await self._error(scope, 413, send_with_headers)
         else:
             body_receive = (
                 await self._bounded_receive(receive) if scope["method"] in ("POST", "PUT", "PATCH") else receive
             )
             if body_receive is None:
-                await self._too_large(send_with_headers)
+                await self._error(scope, 413, send_with_headers)
             else:
-                await self.app(scope, body_receive, send_with_headers)
+                try:
+                    await self.app(scope, body_receive, send_with_headers)
+                except Exception as exc:  # noqa: BLE001 - the last line of defence: answer, log, keep running
+                    log_unexpected(scope, exc)
+                    if status_holder["status"] == 0:
+                        await self._error(scope, 500, send_with_headers)
         access_log.info(
             json.dumps(
                 {
@@ -116,17 +152,17 @@ class SecurityMiddleware:
 
         return replay
 
-    async def _too_large(self, send: Send) -> None:
-        payload = json.dumps(
-            {
-                "detail": f"The request is larger than {self.max_body_bytes} bytes; a patient's findings are much smaller."
-            }
-        ).encode()
+    async def _error(self, scope: Scope, status: int, send: Send) -> None:
+        try:
+            content_type, payload = self.render_error(scope, status)
+        except Exception as exc:  # noqa: BLE001 - a broken error page must not hide the error
+            log_unexpected(scope, exc)
+            content_type, payload = json_error(scope, status)
         await send(
             {
                 "type": "http.response.start",
-                "status": 413,
-                "headers": [(b"content-type", b"application/json"), (b"content-length", str(len(payload)).encode())],
+                "status": status,
+                "headers": [(b"content-type", content_type), (b"content-length", str(len(payload)).encode())],
             }
         )
-        await send({"type": "http.response.body", "body": payload})
+        await send({"type": "http.response.body", "body": b"" if scope["method"] == "HEAD" else payload})

@@ -2,8 +2,10 @@
 
 from __future__ import annotations
 
+import re
 from pathlib import Path
 from typing import Literal
+from urllib.parse import urlsplit
 
 from pydantic import Field, field_validator
 from pydantic_settings import BaseSettings, SettingsConfigDict
@@ -12,6 +14,24 @@ from app.resources import default_artifact_path
 
 # Findings are three small fields: anything bigger than this is not a patient.
 DEFAULT_MAX_BODY_BYTES = 16 * 1024
+# A client gets this long to send a request's headers (also when it sends nothing at all); slow clients
+# belong behind a reverse proxy, which buffers them.
+DEFAULT_HEADER_TIMEOUT_SECONDS = 10
+
+# scheme://host[:port] and nothing else: the value goes verbatim into the Content-Security-Policy header
+# and into postMessage's target origin, so a ';', a space, a path or a wildcard must never get through.
+_LABEL = r"[A-Za-z0-9](?:[A-Za-z0-9-]{0,61}[A-Za-z0-9])?"
+ORIGIN = re.compile(rf"https?://(?:{_LABEL}(?:\.{_LABEL})*|\[[0-9A-Fa-f:.]+\])(?::[0-9]{{1,5}})?/?")
+SHA256_HEX = re.compile(r"[0-9a-f]{64}")
+# Goes into every link of every page: path segments of unreserved characters only.
+ROOT_PATH = re.compile(r"(?:/[A-Za-z0-9._~-]+)*")
+
+
+def _port_in_range(origin: str) -> bool:
+    try:
+        return (urlsplit(origin).port or 1) <= 65535
+    except ValueError:
+        return False
 
 
 class Settings(BaseSettings):
@@ -27,7 +47,11 @@ class Settings(BaseSettings):
     RNET_MAX_BODY_BYTES    largest request body accepted (default 16384)
     RNET_HOST, RNET_PORT   where `rnet serve` listens (default 127.0.0.1:8000)
     RNET_WORKERS           server processes (default 1; about one per core)
-    RNET_AUDIT_LOG         file to append one line per prediction: time, model id and SHA-256, risk (never findings)
+    RNET_AUDIT_LOG         file to append one line per prediction: time, channel, model id and SHA-256, and the risk
+                           as displayed; derived from the findings, so protect it like clinical data
+    RNET_AUDIT_RISK        displayed (the risk as the page shows it, one decimal) or none (no risk in the line)
+    RNET_ARTIFACT_SHA256   SHA-256 digest(s) the deployment expects; an artifact with any other digest is refused
+    RNET_HEADER_TIMEOUT    seconds a client gets to send a request's headers before the connection is closed
     """
 
     model_config = SettingsConfigDict(env_prefix="RNET_", extra="ignore")
@@ -43,14 +67,29 @@ class Settings(BaseSettings):
     port: int = Field(default=8000, ge=1, le=65535)
     workers: int = Field(default=1, ge=1, le=64)
     audit_log: Path | None = None
+    audit_risk: Literal["displayed", "none"] = "displayed"
+    artifact_sha256: str = ""
+    header_timeout: int = Field(default=DEFAULT_HEADER_TIMEOUT_SECONDS, ge=1, le=300)
 
     @field_validator("frame_ancestors")
     @classmethod
     def _origins(cls, value: str) -> str:
         for origin in value.replace(",", " ").split():
-            if not (origin.startswith(("https://", "http://")) and "/" not in origin.split("://", 1)[1].rstrip("/")):
+            if not ORIGIN.fullmatch(origin) or not _port_in_range(origin):
                 raise ValueError(
-                    f"'{origin}' is not an origin; give scheme and host only, e.g. https://intranet.example.org"
+                    f"'{origin[:80]}' is not an origin; give scheme, host and optional port only, "
+                    "e.g. https://intranet.example.org or http://10.0.0.5:8080"
+                )
+        return value
+
+    @field_validator("artifact_sha256")
+    @classmethod
+    def _digests(cls, value: str) -> str:
+        for digest in value.replace(",", " ").split():
+            if not SHA256_HEX.fullmatch(digest):
+                raise ValueError(
+                    f"'{digest[:80]}' is not a SHA-256 digest; give the 64 lowercase hexadecimal characters "
+                    "shown by /readyz or in the artifact's 'sha256' field"
                 )
         return value
 
@@ -59,6 +98,8 @@ class Settings(BaseSettings):
     def _root_path(cls, value: str) -> str:
         if value and (not value.startswith("/") or value.endswith("/")):
             raise ValueError("must start with '/' and not end with '/', e.g. /rnet")
+        if not ROOT_PATH.fullmatch(value):
+            raise ValueError("may hold only letters, digits and . _ ~ - between the slashes, e.g. /rnet")
         return value
 
     @property
@@ -71,3 +112,8 @@ class Settings(BaseSettings):
     @property
     def frame_ancestor_origins(self) -> list[str]:
         return [o.rstrip("/") for o in self.frame_ancestors.replace(",", " ").split()]
+
+    @property
+    def expected_digests(self) -> frozenset[str]:
+        """The digests RNET_ARTIFACT_SHA256 pins (empty: any verified artifact is served)."""
+        return frozenset(self.artifact_sha256.replace(",", " ").split())

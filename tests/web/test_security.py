@@ -61,6 +61,11 @@ ROUTES = [
     ("GET", "/static/js/calculator.js", None, 200),
     ("GET", "/static/nothing.js", None, 404),
     ("GET", "/nope", None, 404),
+    ("HEAD", "/", None, 200),
+    ("HEAD", "/healthz", None, 200),
+    ("POST", "/partials/result", {"data": {"ki67_percent": "5"}, "headers": {"origin": "https://evil.example"}}, 403),
+    ("POST", "/model", None, 405),
+    ("POST", "/", {"content": b"x" * 20000}, 413),
 ]
 
 

@@ -18,12 +18,27 @@ def test_every_setting_is_documented_in_the_readme():
 @pytest.mark.parametrize(
     ("env", "value"),
     [("RNET_FRAME_ANCESTORS", "intranet.example.org"), ("RNET_ROOT_PATH", "rnet/"), ("RNET_DEFAULT_LANGUAGE", "fr"),
-     ("RNET_MAX_BODY_BYTES", "10"), ("RNET_PORT", "99999")],
+     ("RNET_MAX_BODY_BYTES", "10"), ("RNET_PORT", "99999"),
+     # Header injection: each of these went verbatim into the Content-Security-Policy before.
+     ("RNET_FRAME_ANCESTORS", "https://a.example;script-src"), ("RNET_FRAME_ANCESTORS", "https://a.example;"),
+     ("RNET_FRAME_ANCESTORS", "https://*.example.org"), ("RNET_FRAME_ANCESTORS", "https://a.example/path"),
+     ("RNET_FRAME_ANCESTORS", "https://a.example:99999"), ("RNET_FRAME_ANCESTORS", "javascript://a.example"),
+     ("RNET_FRAME_ANCESTORS", "https://a.example?x"), ("RNET_FRAME_ANCESTORS", "https://user@a.example"),
+     ("RNET_FRAME_ANCESTORS", "https://a.example\r\nSet-Cookie:x"), ("RNET_ROOT_PATH", "/rnet;x"),
+     ("RNET_ROOT_PATH", '/a"b'), ("RNET_ARTIFACT_SHA256", "abc"), ("RNET_ARTIFACT_SHA256", "A" * 64),
+     ("RNET_AUDIT_RISK", "full"), ("RNET_HEADER_TIMEOUT", "0")],
 )  # fmt: skip
 def test_bad_settings_are_refused(monkeypatch, env, value):
     monkeypatch.setenv(env, value)
     with pytest.raises(ValidationError):
         Settings()
+
+
+@pytest.mark.parametrize(
+    "value", ["https://a.example", "http://10.0.0.5:8080", "https://[::1]:8443", "https://his.example.org/"]
+)
+def test_origins_are_accepted(value):
+    assert Settings(frame_ancestors=value).frame_ancestor_origins == [value.rstrip("/")]
 
 
 def test_settings_from_environment(monkeypatch, tmp_path):

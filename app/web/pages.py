@@ -9,6 +9,7 @@ the script can never disagree.
 
 from __future__ import annotations
 
+from datetime import UTC, datetime
 from typing import Any
 from urllib.parse import parse_qsl
 
@@ -94,6 +95,7 @@ def _context(request: Request, model: Model, lang: str, *, form: FormInput, embe
         "result": result,
         "nomogram": nomogram_svg(model, lang, result.prediction if result else None, values),
         "post_message_origins": " ".join(request.app.state.settings.frame_ancestor_origins) if embed else "",
+        "calculated_at": datetime.now(UTC).strftime("%Y-%m-%d %H:%M UTC"),  # on the copied line and the printout
     }
 
 

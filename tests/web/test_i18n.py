@@ -202,7 +202,7 @@ def test_each_choice_is_labelled_with_its_own_word(client, lang):
         axis.get("data-name"): select_one(axis, "circle", cls="marker").get("aria-valuetext").split(",")[0]
         for axis in select(page, "g", cls="predictor-axis")
     }
-    assert valuetext == {"surface_depression": yes, "ki67_percent": "4.5", "cga_positive": positive}
+    assert valuetext == {"surface_depression": yes, "ki67_percent": "4.5 %", "cga_positive": positive}
     negative_page = parse_html(client.post("/", data={**form, "surface_depression": "0", "cga_positive": "0"}).text)
     summary = text_of(by_id(negative_page, "summary-text"))
     if lang == "zh":

@@ -32,9 +32,10 @@ class HostSite:
 
         class Handler(http.server.BaseHTTPRequestHandler):
             def do_GET(self):  # noqa: N802
-                body = pages.get(self.path, b"")
+                body = pages.get(self.path.split("?")[0], b"")
                 self.send_response(200 if body else 404)
-                self.send_header("content-type", "text/html")
+                kind = {"js": "text/javascript", "css": "text/css"}.get(self.path.rsplit(".", 1)[-1], "text/html")
+                self.send_header("content-type", kind)
                 self.end_headers()
                 self.wfile.write(body)
 

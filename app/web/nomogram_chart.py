@@ -47,7 +47,8 @@ TOTAL_STEPS = (10, 20, 25, 50, 100, 200, 250, 500, 1000)
 
 
 def _fmt(value: float) -> str:
-    return f"{value:.2f}".rstrip("0").rstrip(".")
+    """One decimal of a viewBox unit (about a tenth of a pixel): small for the page weight."""
+    return f"{value:.1f}".removesuffix(".0")
 
 
 def text_width(content: str, size: float, *, bold: bool = False) -> float:
@@ -92,7 +93,9 @@ def _text(
 ) -> str:
     extra = ' aria-hidden="true"' if hidden else ""
     extra += f' data-k="{key}"' if key else ""
-    return f'<text x="{_fmt(x)}" y="{_fmt(y)}" text-anchor="{anchor}" class="{cls}"{extra}>{escape(content)}</text>'
+    extra += f' class="{cls}"' if cls else ""
+    extra += f' text-anchor="{anchor}"' if anchor != "middle" else ""
+    return f'<text x="{_fmt(x)}" y="{_fmt(y)}"{extra}>{escape(content)}</text>'
 
 
 def _thinned(ticks: list[tuple[float, str]], width: float) -> list[tuple[float, str]]:
@@ -134,28 +137,34 @@ class _Drawing:
     def line(self, x1: float, x2: float, y: float) -> None:
         self.parts.append(f'<line class="axis" x1="{_fmt(x1)}" y1="{_fmt(y)}" x2="{_fmt(x2)}" y2="{_fmt(y)}"/>')
 
+    def marks(self, xs: list[float], y: float, dy: float, labels: list[tuple[float, float, str]]) -> None:
+        """Tick marks (one path) and their labels (one group, hidden from assistive technology:
+        the markers' value texts say what matters)."""
+        if xs:
+            path = "".join(f"M{_fmt(x)} {_fmt(y)}v{_fmt(dy)}" for x in xs)
+            self.parts.append(f'<path class="tick" d="{path}"/>')
+        if labels:
+            texts = "".join(_text(x, baseline, label, "") for x, baseline, label in labels)
+            self.parts.append(f'<g class="tick-label" aria-hidden="true">{texts}</g>')
+
     def labels(self, ticks: list[tuple[float, str]], y: float, *, below: bool = True) -> None:
         """Tick marks and their labels, on one side of the axis line at `y`."""
-        for x, label in ticks:
-            end = y + 5 if below else y - 5
-            self.parts.append(f'<line class="tick" x1="{_fmt(x)}" y1="{_fmt(y)}" x2="{_fmt(x)}" y2="{_fmt(end)}"/>')
-            centre, _ = _box_at(x, label, self.width)
-            baseline = y + MARKER_R + 4 + TICK_SIZE if below else y - TOTAL_MARKER_R - 6
-            self.parts.append(_text(centre, baseline, label, "tick-label", hidden=True))
+        baseline = y + MARKER_R + 4 + TICK_SIZE if below else y - TOTAL_MARKER_R - 6
+        placed = [(_box_at(x, label, self.width)[0], baseline, label) for x, label in ticks]
+        self.marks([x for x, _ in ticks], y, 5 if below else -5, placed)
 
     def binary_labels(self, ticks: list[tuple[float, str]], y: float) -> int:
         """Both levels of a yes/no axis always named, under their ticks; the second goes one line
         lower when the two would overlap.  Returns the number of label lines used."""
-        for x, _ in ticks:
-            self.parts.append(f'<line class="tick" x1="{_fmt(x)}" y1="{_fmt(y)}" x2="{_fmt(x)}" y2="{_fmt(y + 5)}"/>')
         boxes = [_box_at(x, label, self.width) for x, label in ticks]
         lines = 1
+        placed = []
         for index, ((_x, label), (centre, box)) in enumerate(zip(ticks, boxes, strict=True)):
             row = 0
             if index and not box.clear_of(boxes[index - 1][1]):
                 row, lines = 1, 2
-            baseline = y + MARKER_R + 4 + TICK_SIZE + row * (TICK_SIZE + 6)
-            self.parts.append(_text(centre, baseline, label, "tick-label", hidden=True))
+            placed.append((centre, y + MARKER_R + 4 + TICK_SIZE + row * (TICK_SIZE + 6), label))
+        self.marks([x for x, _ in ticks], y, 5, placed)
         return lines
 
 
@@ -282,12 +291,10 @@ def _draw(
         if 0 <= points <= max_total:
             risk_candidates.append((tx(points), f"{100 * p:g}%"))
     risk_ticks = _greedy(risk_candidates, width)
-    for x, label in risk_ticks:
-        d.parts.append(
-            f'<line class="tick" x1="{_fmt(x)}" y1="{_fmt(line_y)}" x2="{_fmt(x)}" y2="{_fmt(line_y + 5)}"/>'
-        )
-        centre, _ = _box_at(x, label, width)
-        d.parts.append(_text(centre, line_y + TOTAL_MARKER_R + 6 + TICK_SIZE, label, "tick-label", hidden=True))
+    risk_baseline = line_y + TOTAL_MARKER_R + 6 + TICK_SIZE
+    d.marks(
+        [x for x, _ in risk_ticks], line_y, 5, [(_box_at(x, lb, width)[0], risk_baseline, lb) for x, lb in risk_ticks]
+    )
     d.y = line_y + TOTAL_MARKER_R + 6 + TICK_SIZE
     d.title(text["probability"])
     note = None

@@ -81,11 +81,15 @@ class _Box:
         return self.right + LABEL_GAP <= other.left or other.right + LABEL_GAP <= self.left
 
 
-def _box_at(x: float, content: str, width: float) -> tuple[float, _Box]:
-    """Centred on its tick, pushed inside the picture at its edges (it still covers the tick)."""
+def _box_at(x: float, content: str, width: float) -> tuple[float, _Box, str]:
+    """Centred on its tick; at an edge of the picture, aligned to that edge instead (it still covers
+    the tick).  Returns the text's x, its estimated box and its text-anchor."""
     w = text_width(content, TICK_SIZE)
-    left = min(max(x - w / 2, EDGE), width - EDGE - w)
-    return left + w / 2, _Box(left, left + w)
+    if x - w / 2 < EDGE:
+        return EDGE, _Box(EDGE, EDGE + w), "start"
+    if x + w / 2 > width - EDGE:
+        return width - EDGE, _Box(width - EDGE - w, width - EDGE), "end"
+    return x, _Box(x - w / 2, x + w / 2), "middle"
 
 
 def _text(
@@ -137,20 +141,23 @@ class _Drawing:
     def line(self, x1: float, x2: float, y: float) -> None:
         self.parts.append(f'<line class="axis" x1="{_fmt(x1)}" y1="{_fmt(y)}" x2="{_fmt(x2)}" y2="{_fmt(y)}"/>')
 
-    def marks(self, xs: list[float], y: float, dy: float, labels: list[tuple[float, float, str]]) -> None:
+    def marks(self, xs: list[float], y: float, dy: float, labels: list[tuple[float, float, str, str]]) -> None:
         """Tick marks (one path) and their labels (one group, hidden from assistive technology:
         the markers' value texts say what matters)."""
         if xs:
             path = "".join(f"M{_fmt(x)} {_fmt(y)}v{_fmt(dy)}" for x in xs)
             self.parts.append(f'<path class="tick" d="{path}"/>')
         if labels:
-            texts = "".join(_text(x, baseline, label, "") for x, baseline, label in labels)
+            texts = "".join(_text(x, baseline, label, "", anchor=anchor) for x, baseline, label, anchor in labels)
             self.parts.append(f'<g class="tick-label" aria-hidden="true">{texts}</g>')
 
     def labels(self, ticks: list[tuple[float, str]], y: float, *, below: bool = True) -> None:
         """Tick marks and their labels, on one side of the axis line at `y`."""
         baseline = y + MARKER_R + 4 + TICK_SIZE if below else y - TOTAL_MARKER_R - 6
-        placed = [(_box_at(x, label, self.width)[0], baseline, label) for x, label in ticks]
+        placed = []
+        for x, label in ticks:
+            at, _, anchor = _box_at(x, label, self.width)
+            placed.append((at, baseline, label, anchor))
         self.marks([x for x, _ in ticks], y, 5 if below else -5, placed)
 
     def binary_labels(self, ticks: list[tuple[float, str]], y: float) -> int:
@@ -159,11 +166,11 @@ class _Drawing:
         boxes = [_box_at(x, label, self.width) for x, label in ticks]
         lines = 1
         placed = []
-        for index, ((_x, label), (centre, box)) in enumerate(zip(ticks, boxes, strict=True)):
+        for index, ((_x, label), (at, box, anchor)) in enumerate(zip(ticks, boxes, strict=True)):
             row = 0
             if index and not box.clear_of(boxes[index - 1][1]):
                 row, lines = 1, 2
-            placed.append((centre, y + MARKER_R + 4 + TICK_SIZE + row * (TICK_SIZE + 6), label))
+            placed.append((at, y + MARKER_R + 4 + TICK_SIZE + row * (TICK_SIZE + 6), label, anchor))
         self.marks([x for x, _ in ticks], y, 5, placed)
         return lines
 
@@ -293,7 +300,10 @@ def _draw(
     risk_ticks = _greedy(risk_candidates, width)
     risk_baseline = line_y + TOTAL_MARKER_R + 6 + TICK_SIZE
     d.marks(
-        [x for x, _ in risk_ticks], line_y, 5, [(_box_at(x, lb, width)[0], risk_baseline, lb) for x, lb in risk_ticks]
+        [x for x, _ in risk_ticks],
+        line_y,
+        5,
+        [(at, risk_baseline, lb, anchor) for x, lb in risk_ticks for at, _, anchor in [_box_at(x, lb, width)]],
     )
     d.y = line_y + TOTAL_MARKER_R + 6 + TICK_SIZE
     d.title(text["probability"])

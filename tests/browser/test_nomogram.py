@@ -141,7 +141,14 @@ GEOMETRY = """() => {
     px: parseFloat(getComputedStyle(t).fontSize) * t.getScreenCTM().a,
   }));
   const marks = [...svg.querySelectorAll('circle.marker')].map(c => ({key: c.getAttribute('data-k'), box: box(c.getBoundingClientRect())}));
-  return {svg: box(svg.getBoundingClientRect()), panel: document.getElementById('nomogram-figure').clientWidth,
+  // Each tick label with the screen x of the tick marks drawn just before it (path "Mx yv5...").
+  const ctm = svg.getScreenCTM();
+  const labelled = [...svg.querySelectorAll('g.tick-label')].flatMap(g => {
+    const path = g.previousElementSibling;
+    const xs = [...path.getAttribute('d').matchAll(/M([0-9.]+) /g)].map(m => ctm.a * parseFloat(m[1]) + ctm.e);
+    return [...g.querySelectorAll('text')].map(t => ({text: t.textContent, box: box(t.getBoundingClientRect()), xs}));
+  });
+  return {svg: box(svg.getBoundingClientRect()), labelled, panel: document.getElementById('nomogram-figure').clientWidth,
           texts, marks, visible: document.querySelectorAll('#nomogram-figure svg').length};
 }"""
 
@@ -174,6 +181,14 @@ def test_no_nomogram_text_overlaps_or_is_clipped(browser_context_factory, server
         assert a["px"] >= 11, a  # legible: at least 11 CSS px at every width
         for mark in shape["marks"]:
             assert not overlap(a["box"], mark["box"]), (a["text"], mark["key"])
+    # Every tick label stands over its own tick (centred, or pushed inwards at an edge but still over it).
+    edge_left, edge_right = shape["svg"]["left"] + 4, shape["svg"]["right"] - 4
+    for label in shape["labelled"]:
+        left, right = label["box"]["left"], label["box"]["right"]
+        at_edge = left <= edge_left or right >= edge_right
+        assert any(
+            abs((left + right) / 2 - x) <= 1 or (at_edge and left - 0.5 <= x <= right + 0.5) for x in label["xs"]
+        ), label
     # The drawing takes the panel's width (not capped at a phone's size on a desktop).
     assert shape["svg"]["right"] - shape["svg"]["left"] == pytest.approx(shape["panel"], abs=2)
     beyond = [t["text"] for t in texts if "▶" in t["text"]]

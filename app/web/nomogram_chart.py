@@ -323,17 +323,24 @@ def _draw(
 
 
 def nomogram_svg(
-    model: Model, lang: str, prediction: Prediction | None = None, values: dict[str, float] | None = None
+    model: Model,
+    lang: str,
+    prediction: Prediction | None = None,
+    values: dict[str, float] | None = None,
+    *,
+    single: bool = False,
 ) -> Markup:
-    """The nomogram (of the submodel that answered, when findings are unknown), one drawing per width class."""
+    """The nomogram (of the submodel that answered, when findings are unknown), one drawing per width
+    class; `single`: only the widest, shown at every width (a printed or archived report)."""
     text = STRINGS[lang]
     missing = prediction.missing if prediction is not None else ()
     geometry = model.nomogram_for(missing) if prediction is not None else model.artifact.nomogram
     out = []
-    for name, width in LAYOUTS:
+    for name, width in LAYOUTS[-1:] if single else LAYOUTS:
         parts, height = _draw(model, geometry, lang, width, prediction, values)
+        cls = "nomogram" if single else f"nomogram nomogram-{name}"
         out.append(
-            f'<svg class="nomogram nomogram-{name}" viewBox="0 0 {width} {_fmt(height)}" role="group" '
+            f'<svg class="{cls}" viewBox="0 0 {width} {_fmt(height)}" role="group" '
             f'aria-label="{escape(text["nomogram_heading"])}" data-geometry="{escape(lang)}:{",".join(missing)}" '
             f'data-total-max="{_fmt(geometry.max_total_points)}">' + "".join(parts) + "</svg>"
         )

@@ -171,7 +171,8 @@
   }
   figure.addEventListener("pointerdown", function (event) {
     var group = event.target.closest ? event.target.closest(".predictor-axis") : null;
-    if (!group || gesture || (event.pointerType === "mouse" && event.button !== 0)) { return; }
+    if (!group || (event.pointerType === "mouse" && event.button !== 0)) { return; }
+    if (gesture && gesture.dragging && gesture.id !== event.pointerId) { return; }  /* a second finger */
     var info = axisInfo(group);
     gesture = {
       id: event.pointerId, svg: group.ownerSVGElement, group: group, name: info.name, kind: info.kind,
@@ -203,6 +204,10 @@
   }
   document.addEventListener("pointerup", function (event) { endGesture(event, false); });
   document.addEventListener("pointercancel", function (event) { endGesture(event, true); });
+  /* Capture lost without a pointerup (not the implicit touch capture handed over in startDrag). */
+  figure.addEventListener("lostpointercapture", function (event) {
+    if (gesture && gesture.dragging && event.target === gesture.svg) { endGesture(event, true); }
+  });
   function currentValue(info) {
     if (info.kind === "binary") {
       var checked = form.querySelector('input[name="' + info.name + '"]:checked');

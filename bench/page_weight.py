@@ -3,7 +3,7 @@
 
 Counts the HTML of a filled-in calculator page plus every asset it links
 (stylesheet, script), and names any request that would leave the server.
-Prints figures; asserts nothing (the budget is 100 KB; a comparable R Shiny
+Prints figures; asserts nothing (the budget is 60 KB; a comparable R Shiny
 calculator page is about 480 KB).
 """
 
@@ -35,7 +35,7 @@ def main() -> None:
     total = sum(size for _, size in rows)
     for name, size in rows:
         print(f"{name:<28} {size / 1024:8.1f} KB")
-    print(f"{'total page':<28} {total / 1024:8.1f} KB  (budget 100 KB)")
+    print(f"{'total page':<28} {total / 1024:8.1f} KB  (budget 60 KB)")
     print(f"{'live update fragment':<28} {len(fragment.content) / 1024:8.1f} KB per change")
     print(f"external requests: {len(outside)} {outside if outside else ''}")
 

@@ -1,4 +1,5 @@
-"""Inline SVG, drawn on the server from the artifact: the nomogram and the model card's curves.
+"""Inline SVG, drawn on the server from the artifact: the model card's curves (and, from
+`nomogram_chart`, the calculator's nomogram).
 
 No JavaScript is needed to see any chart; the calculator's script only
 moves the nomogram's markers.  Sizes are in viewBox units, so the charts
@@ -12,15 +13,11 @@ from html import escape
 
 from markupsafe import Markup
 
-from app.model.predict import Model, Prediction
+from app.model.predict import Model
 from app.web.i18n import STRINGS
+from app.web.nomogram_chart import nomogram_svg
 
-# 400 units wide: at 320 px the 13-unit text is still ~10 px; the CSS caps the width on desktops.
-NOMOGRAM_WIDTH = 400
-NOMOGRAM_LEFT = 22
-NOMOGRAM_RIGHT = NOMOGRAM_WIDTH - 22
-ROW_HEIGHT = 64
-LABEL_GAP = 4
+__all__ = ["Series", "curve_charts", "line_chart", "model_card_charts", "nomogram_svg"]
 
 
 def _fmt(value: float) -> str:
@@ -31,124 +28,6 @@ def _fmt(value: float) -> str:
 def _text(x: float, y: float, content: str, *, cls: str = "", anchor: str = "middle") -> str:
     klass = f' class="{cls}"' if cls else ""
     return f'<text x="{_fmt(x)}" y="{_fmt(y)}" text-anchor="{anchor}"{klass}>{escape(content)}</text>'
-
-
-@dataclass(frozen=True)
-class _Scale:
-    lo: float
-    hi: float
-    px_lo: float = NOMOGRAM_LEFT
-    px_hi: float = NOMOGRAM_RIGHT
-
-    def __call__(self, value: float) -> float:
-        span = self.hi - self.lo
-        return self.px_lo + (value - self.lo) / span * (self.px_hi - self.px_lo) if span else self.px_lo
-
-
-def _value_label(model: Model, name: str, value: float, lang: str) -> str:
-    text = STRINGS[lang]
-    if name == "surface_depression":
-        return text["yes"] if value >= 0.5 else text["no"]
-    if name == "cga_positive":
-        return text["positive"] if value >= 0.5 else text["negative"]
-    spec = next(p for p in model.artifact.predictors if p.name == name)
-    if spec.kind == "binary":
-        return text["yes"] if value >= 0.5 else text["no"]
-    return f"{value:g}"
-
-
-def _label_width(label: str) -> float:
-    """Rough width of a 12-unit tick label: CJK characters are about twice as wide as Latin ones."""
-    return sum(12.0 if ord(ch) > 0x2E80 else 6.8 for ch in label)
-
-
-def _axis(y: float, ticks: list[tuple[float, str]], *, label: str, cls: str = "") -> list[str]:
-    """An axis with its ticks; labels that would overlap are dropped, except that the second of
-    two (a binary axis) moves above the line so both levels stay named."""
-    parts = [_text(NOMOGRAM_LEFT, y - 24, label, cls="axis-label", anchor="start")]
-    if ticks:
-        xs = [x for x, _ in ticks]
-        parts.append(
-            f'<line class="axis {cls}" x1="{_fmt(min(xs))}" y1="{_fmt(y)}" x2="{_fmt(max(xs))}" y2="{_fmt(y)}"/>'
-        )
-    right_edge = -1e9
-    for index, (x, tick_label) in enumerate(ticks):
-        parts.append(f'<line class="tick" x1="{_fmt(x)}" y1="{_fmt(y)}" x2="{_fmt(x)}" y2="{_fmt(y + 6)}"/>')
-        if not tick_label:
-            continue
-        half = _label_width(tick_label) / 2
-        centre = min(max(x, 2 + half), NOMOGRAM_WIDTH - 2 - half)  # keep inside the picture
-        if centre - half >= right_edge + LABEL_GAP:
-            parts.append(_text(centre, y + 20, tick_label, cls="tick-label"))
-            right_edge = centre + half
-        elif len(ticks) == 2 and index == 1:
-            parts.append(_text(max(centre, right_edge + half + LABEL_GAP), y - 8, tick_label, cls="tick-label"))
-    return parts
-
-
-def nomogram_svg(
-    model: Model, lang: str, prediction: Prediction | None = None, values: dict[str, float] | None = None
-) -> Markup:
-    """The nomogram with this patient's markers (if known), as `rms::nomogram` lays it out."""
-    text = STRINGS[lang]
-    # With findings not yet known, the nomogram of the submodel that answered (its axes and scale).
-    geometry = model.nomogram_for(prediction.missing) if prediction is not None else model.artifact.nomogram
-    points_scale = _Scale(0.0, 100.0)
-    total_scale = _Scale(0.0, geometry.max_total_points)
-    rows = 3 + len(geometry.axes)
-    height = 30 + rows * ROW_HEIGHT
-    parts = [
-        f'<svg class="nomogram" viewBox="0 0 {NOMOGRAM_WIDTH} {height}" role="group" '
-        f'aria-label="{escape(text["nomogram_heading"])}" data-total-max="{_fmt(geometry.max_total_points)}">'
-    ]
-    y = 40.0
-    parts += _axis(y, [(points_scale(v), f"{v:g}") for v in range(0, 101, 10)], label=text["nomogram_points_axis"])
-    for axis in geometry.axes:
-        y += ROW_HEIGHT
-        spec = next(p for p in model.artifact.predictors if p.name == axis.name)
-        px = {tick["value"]: points_scale(tick["points"]) for tick in axis.ticks}
-        px_lo = points_scale(geometry.points_per_logit * (axis.beta * axis.lo - axis.min_contribution))
-        px_hi = points_scale(geometry.points_per_logit * (axis.beta * axis.hi - axis.min_contribution))
-        label = text.get(axis.name, spec.label)
-        parts.append(
-            f'<g class="predictor-axis" data-name="{escape(axis.name)}" data-kind="{axis.kind}" '
-            f'data-lo="{axis.lo:g}" data-hi="{axis.hi:g}" data-px-lo="{_fmt(px_lo)}" data-px-hi="{_fmt(px_hi)}">'
-        )
-        ticks = sorted((px[v], _value_label(model, axis.name, v, lang)) for v in px)
-        parts += _axis(y, ticks, label=label + (f" ({spec.unit})" if spec.unit else ""))
-        # A wide transparent band makes the whole axis a click target (touch-friendly).
-        parts.append(
-            f'<rect class="hit" x="{_fmt(min(px_lo, px_hi) - 14)}" y="{_fmt(y - 20)}" '
-            f'width="{_fmt(abs(px_hi - px_lo) + 28)}" height="40"/>'
-        )
-        if prediction is not None and values is not None and axis.name in values:
-            value = values[axis.name]
-            clamped = min(max(value, axis.lo), axis.hi)
-            mx = px_lo + (clamped - axis.lo) / (axis.hi - axis.lo) * (px_hi - px_lo)
-            beyond = " beyond" if clamped != value else ""
-            parts.append(
-                f'<circle class="marker{beyond}" cx="{_fmt(mx)}" cy="{_fmt(y)}" r="11" tabindex="0" role="slider" '
-                f'aria-label="{escape(label)}" aria-valuemin="{axis.lo:g}" aria-valuemax="{axis.hi:g}" '
-                f'aria-valuenow="{value:g}" aria-valuetext="{escape(_value_label(model, axis.name, value, lang))}, '
-                f'{prediction.points[axis.name]:.0f} {escape(text["points"])}"/>'
-            )
-        parts.append("</g>")
-    y += ROW_HEIGHT
-    total_ticks = [(total_scale(v), f"{v:g}") for v in geometry.total_points_ticks]
-    parts += _axis(y, total_ticks, label=text["total_points"])
-    total_y = y
-    y += ROW_HEIGHT
-    probability_ticks = [
-        (total_scale(t["total_points"]), f"{100 * t['probability']:g}%") for t in geometry.probability_ticks
-    ]
-    parts += _axis(y, probability_ticks, label=text["probability"])
-    if prediction is not None:
-        tx = total_scale(min(max(prediction.total_points, 0.0), geometry.max_total_points))
-        parts.append(f'<line class="guide" x1="{_fmt(tx)}" y1="{_fmt(total_y)}" x2="{_fmt(tx)}" y2="{_fmt(y)}"/>')
-        parts.append(f'<circle class="marker total" cx="{_fmt(tx)}" cy="{_fmt(total_y)}" r="7"/>')
-        parts.append(f'<circle class="marker total" cx="{_fmt(tx)}" cy="{_fmt(y)}" r="7"/>')
-    parts.append("</svg>")
-    return Markup("".join(parts))
 
 
 # ---------------------------------------------------------------- line charts

@@ -144,6 +144,7 @@ def _context(request: Request, model: Model, lang: str, *, form: FormInput, embe
         "form": form,
         "errors": errors,
         "result": result,
+        "findings": findings,
         "not_applicable": not_applicable,
         "findings_query": findings_query(form),
         "nomogram": nomogram_svg(model, lang, result.prediction if result else None, values),

@@ -60,7 +60,7 @@ def _model_figures(artifact: dict[str, Any] | None) -> dict[str, Any]:
 
     model = Model(ModelArtifact.model_validate(with_digest(artifact)))
     charts = curve_charts(artifact["curves"], "en", prevalence=artifact["performance"]["prevalence"])
-    return {"model": model, "nomogram": nomogram_svg(model, "en"), "charts": charts}
+    return {"model": model, "nomogram": nomogram_svg(model, "en", single=True), "charts": charts}
 
 
 def render_cohort_report(data: dict[str, Any]) -> str:

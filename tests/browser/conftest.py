@@ -100,3 +100,21 @@ def page(browser_context_factory, server):
     page.on("console", lambda message: message.type == "error" and page.console_errors.append(message.text))
     yield page
     page.close()
+
+
+VISIBLE_SVG = "#nomogram-figure svg.nomogram:visible"
+
+
+def axis_point(page, name: str, value: float) -> tuple[float, float]:
+    """The viewport point of `value` on the visible drawing's axis `name`, from the axis's data attributes
+    (its ends in viewBox units) and the drawing's viewBox; scrolls the axis into view first."""
+    axis = page.locator(f"{VISIBLE_SVG} .predictor-axis[data-name={name}]")
+    axis.locator(".axis").scroll_into_view_if_needed()
+    lo, hi, px_lo, px_hi = (float(axis.get_attribute(a)) for a in ("data-lo", "data-hi", "data-px-lo", "data-px-hi"))
+    svg = page.locator(VISIBLE_SVG)
+    box = svg.bounding_box()
+    view_width = float(svg.get_attribute("viewBox").split()[2])
+    scale = box["width"] / view_width
+    x = box["x"] + scale * (px_lo + (value - lo) / (hi - lo) * (px_hi - px_lo))
+    line = axis.locator(".axis").bounding_box()
+    return x, line["y"] + line["height"] / 2

@@ -6,11 +6,12 @@ import json
 import re
 import urllib.parse
 import urllib.request
+from datetime import UTC, datetime
 from urllib.parse import urlparse
 
 import pytest
 
-from tests.browser.conftest import SCREENSHOTS, wait_until
+from tests.browser.conftest import SCREENSHOTS, VISIBLE_SVG, axis_point, wait_until
 from tests.conftest import REPO, by_id, text_of
 
 AXE = (REPO / "tests" / "browser" / "vendor" / "axe.min.js").read_text(encoding="utf-8")
@@ -56,46 +57,35 @@ def test_filling_the_form_updates_the_result_without_reload(page, server):
 def test_dragging_the_ki67_marker_moves_form_total_and_risk_together(page, server):
     page.goto(server.url + "/")
     fill(page, ki67="2")
-    page.wait_for_selector(".predictor-axis[data-name=ki67_percent] .marker")
-    axis = page.locator(".predictor-axis[data-name=ki67_percent]")
-    marker = axis.locator(".marker")
-    marker.scroll_into_view_if_needed()  # the mouse acts on the viewport only
-    box = marker.bounding_box()
-    px_lo, px_hi = (float(axis.get_attribute(a)) for a in ("data-px-lo", "data-px-hi"))
-    svg_box = page.locator("#nomogram-figure svg").bounding_box()
-    scale = svg_box["width"] / 400
-    target_x = svg_box["x"] + scale * (px_lo + 0.5 * (px_hi - px_lo))  # the middle of the axis: Ki-67 10 %
-    page.mouse.move(box["x"] + box["width"] / 2, box["y"] + box["height"] / 2)
+    page.wait_for_selector(f"{VISIBLE_SVG} .predictor-axis[data-name=ki67_percent] .marker")
+    start = axis_point(page, "ki67_percent", 2)
+    target = axis_point(page, "ki67_percent", 10)
+    page.mouse.move(*start)
     page.mouse.down()
-    page.mouse.move(target_x, box["y"] + box["height"] / 2, steps=8)
+    page.mouse.move(target[0], start[1], steps=8)
     page.mouse.up()
     wait_until(page, "document.querySelector('#ki67_percent').value !== '2'")
     value = float(page.input_value("#ki67_percent"))
-    assert value == pytest.approx(10.0, abs=0.3)
-    wait_until(
-        page,
-        "document.querySelector('#result-data') && document.querySelector('#result-data').dataset.probability"
-        " && Math.abs(parseFloat(document.querySelector('[data-points=ki67_percent]').textContent)) > 0",
-    )
-    page.wait_for_timeout(400)
+    assert value == pytest.approx(10.0, abs=0.1)
+    wait_until(page, f"document.querySelector('#result-data[data-ki67-percent=\"{value}\"]') !== null")
     expected = api_predict(server, surface_depression=True, ki67_percent=value, cga_positive=True)
     assert shown_probability(page) == pytest.approx(expected["probability"], abs=1e-12)
     assert float(page.text_content("#total-points")) == pytest.approx(expected["total_points"], abs=0.05)
-    marker_value = float(page.get_attribute(".predictor-axis[data-name=ki67_percent] .marker", "aria-valuenow"))
+    marker_value = float(page.get_attribute(f"{VISIBLE_SVG} [data-k=m-ki67_percent]", "aria-valuenow"))
     assert marker_value == pytest.approx(value)
 
 
 def test_keyboard_space_toggles_a_binary_finding_and_arrows_move_ki67(page, server):
     page.goto(server.url + "/")
     fill(page, depression="0", ki67="3")
-    marker = page.locator(".predictor-axis[data-name=surface_depression] .marker")
+    marker = page.locator(f"{VISIBLE_SVG} .predictor-axis[data-name=surface_depression] .marker")
     marker.focus()
     page.keyboard.press("Space")
     wait_until(page, "document.querySelector('input[name=surface_depression][value=\"1\"]').checked")
     page.wait_for_timeout(400)
     expected = api_predict(server, surface_depression=True, ki67_percent=3, cga_positive=True)
     assert shown_probability(page) == pytest.approx(expected["probability"], abs=1e-12)
-    page.locator(".predictor-axis[data-name=ki67_percent] .marker").focus()
+    page.locator(f"{VISIBLE_SVG} .predictor-axis[data-name=ki67_percent] .marker").focus()
     page.keyboard.press("ArrowRight")
     page.keyboard.press("ArrowRight")
     wait_until(page, "document.querySelector('#ki67_percent').value === '4'")
@@ -163,22 +153,58 @@ def test_screenshots(browser_context_factory, server, width):
     page.close()
 
 
+STAMP = re.compile(r"calculated (\d{4}-\d\d-\d\d \d\d:\d\d) UTC")
+
+
+def assert_stamped_now(line: str) -> None:
+    """The line names the minute it was calculated (UTC), within a minute of now."""
+    found = STAMP.search(line)
+    assert found, line
+    stamped = datetime.strptime(found.group(1), "%Y-%m-%d %H:%M").replace(tzinfo=UTC)
+    assert abs((datetime.now(UTC) - stamped).total_seconds()) < 120
+
+
 def test_copy_summary_puts_one_line_on_the_clipboard(browser_context_factory, server):
     context = browser_context_factory(
         viewport={"width": 1000, "height": 900}, permissions=["clipboard-read", "clipboard-write"]
     )
     page = context.new_page()
     page.goto(server.url + "/")
-    fill(page)
+    fill(page, ki67="20")
     page.wait_for_selector("#copy-summary:not([hidden])")
     page.click("#copy-summary")
     wait_until(page, "document.querySelector('#copy-status').textContent.length > 0")
     copied = page.evaluate("navigator.clipboard.readText()")
     assert "\n" not in copied.strip()
-    assert re.search(r"\d+\.\d %", copied) and "rnet-demo-v1" in copied and "Ki-67 4.5 %" in copied
-    # Word for word the line the server renders for the same findings (the no-JavaScript page).
-    form = urllib.parse.urlencode({"surface_depression": "1", "ki67_percent": "4.5", "cga_positive": "1"}).encode()
+    answer = api_predict(server, surface_depression=True, ki67_percent=20, cga_positive=True)
+    sha = answer["model"]["sha256"]
+    assert "rnet-demo-v1" in copied and "Ki-67 20 %" in copied and f"SHA-256 {sha[:12]}" in copied
+    assert_stamped_now(copied)
+    # The caveat of a demonstration model; and the risk (99.7 % by the API) is not written as a certainty.
+    assert "demonstration model" in copied
+    assert answer["probability"] > 0.99 and copied.startswith("R-NET non-R0 risk: > 99 % (95 % CI ")
+    # Word for word the line the server renders for the same findings (the no-JavaScript page), time aside.
+    form = urllib.parse.urlencode({"surface_depression": "1", "ki67_percent": "20", "cga_positive": "1"}).encode()
     with urllib.request.urlopen(urllib.request.Request(server.url + "/", data=form)) as response:
-        rendered = text_of(by_id(response.read().decode("utf-8"), "summary-text"))
-    assert copied.strip() == rendered
+        rendered = text_of(by_id(response.read().decode("utf-8"), "summary-line"))
+    assert STAMP.sub("", copied.strip()) == STAMP.sub("", rendered)
+    page.close()
+
+
+def test_copy_falls_back_to_selecting_the_line_when_the_clipboard_is_refused(browser_context_factory, server):
+    """No clipboard permission (an iframe without allow="clipboard-write"): the line is selected instead."""
+    context = browser_context_factory(viewport={"width": 1000, "height": 900})
+    page = context.new_page()
+    page.goto(server.url + "/")
+    page.evaluate(
+        "() => { navigator.clipboard.writeText = () => Promise.reject(new DOMException('denied', 'NotAllowedError')); }"
+    )
+    fill(page)
+    page.wait_for_selector("#copy-summary:not([hidden])")
+    page.click("#copy-summary")
+    wait_until(page, "document.querySelector('#copy-status').textContent.length > 0")
+    selected = page.evaluate("window.getSelection().toString()")
+    line = page.text_content("#summary-line")
+    assert selected.strip() and " ".join(selected.split()) == " ".join(line.split())
+    assert "Ctrl+C" in page.text_content("#copy-status")
     page.close()

@@ -2,13 +2,15 @@
 
 from __future__ import annotations
 
+import math
 import re
 
 import pytest
 
-from app.model.predict import Model
+from app.model.predict import Model, NotApplicableError
 from app.web.charts import Series, _text, line_chart, nomogram_svg
 from app.web.i18n import STRINGS
+from app.web.nomogram_chart import LAYOUTS
 from tests.conftest import DEMO_ARTIFACT, Element, parse_html, select, select_one
 
 NASTY = "<script>alert(1)</script> & \"quoted\" 'single' <i>x</i>"
@@ -72,12 +74,118 @@ def test_nomogram_escapes_its_labels(monkeypatch):
     svg = str(nomogram_svg(model, "en", model.predict(values), values))
     root = parse_html(svg)
     assert select(root, "script") == [] and select(root, "i") == []
-    labels = select(root, "text", cls="axis-label")
-    assert [label.text for label in labels] == [
-        "Points", "Surface depression", "Ki-67 " + NASTY + " (%)", "Chromogranin A (CgA)", "Total " + NASTY,
-        "Risk of non-R0 resection",
-    ]  # fmt: skip
-    for label in labels:
-        assert_plain_text(label, label.text)
-    ki67_axis = select_one(root, "g", {"data-name": "ki67_percent"})
-    assert select_one(ki67_axis, "circle", cls="marker").get("aria-label") == "Ki-67 " + NASTY
+    drawings = select(root, "svg", cls="nomogram")
+    assert len(drawings) == len(LAYOUTS)  # one per width class, each complete
+    for drawing in drawings:
+        labels = select(drawing, "text", cls="axis-label")
+        assert [label.text for label in labels] == [
+            "Points", "Surface depression", "Ki-67 " + NASTY + " (%)", "Chromogranin A (CgA)", "Total " + NASTY,
+            "Risk of non-R0 resection",
+        ]  # fmt: skip
+        for label in labels:
+            assert_plain_text(label, label.text)
+        ki67_axis = select_one(drawing, "g", {"data-name": "ki67_percent"})
+        assert select_one(ki67_axis, "circle", cls="marker").get("aria-label") == "Ki-67 " + NASTY
+
+
+# ---------------------------------------------------------------- the nomogram's drawing
+
+DEMO = Model.from_file(DEMO_ARTIFACT)
+
+
+def drawings_for(values: dict[str, float | None], lang: str = "en") -> list[Element]:
+    """The page's drawings; a value outside the model's population gets no prediction, as on the page."""
+    known = {k: v for k, v in values.items() if v is not None}
+    try:
+        prediction = DEMO.predict(values)
+    except NotApplicableError:
+        prediction = None
+    return select(parse_html(str(nomogram_svg(DEMO, lang, prediction, known))), "svg", cls="nomogram")
+
+
+def risk_ticks(drawing: Element) -> list[tuple[float, float]]:
+    """(x of the tick, risk in %) for each risk label (the labels under the total/risk line)."""
+    texts = [t for g in select(drawing, "g", cls="tick-label") for t in select(g, "text") if t.text.endswith("%")]
+    return [(float(t.get("x")), float(t.text.rstrip("%"))) for t in texts]
+
+
+def expit(x: float) -> float:
+    return 1.0 / (1.0 + math.exp(-x))
+
+
+def test_the_risk_line_covers_every_risk_the_model_gives_and_is_labelled_below_10_percent():
+    """The lowest risk (no depression, Ki-67 0, CgA negative) is the intercept's; the risk line
+    starts there, where the total-points line starts, and a tick below 10 % is named."""
+    lowest = expit(DEMO.artifact.coefficients["intercept"])
+    assert lowest < 0.10  # the case the old axis (from 10 %) left off
+    for drawing in drawings_for({"surface_depression": 0.0, "ki67_percent": 0.0, "cga_positive": 0.0}):
+        marker = select_one(drawing, "circle", {"data-k": "m-total"})
+        lines = [ln for ln in select(drawing, "line", cls="axis")]
+        risk_line = lines[-1]
+        assert float(marker.get("cx")) == pytest.approx(float(risk_line.get("x1")), abs=0.01)
+        labelled = [risk for _, risk in risk_ticks(drawing)]
+        assert min(labelled) < 10, labelled
+
+
+@pytest.mark.parametrize("lang", ["en", "zh"])
+def test_risk_labels_sit_where_the_model_gives_that_risk(lang):
+    """Each risk label's tick, read back through the total-points line, gives that risk by the
+    artifact's own coefficients: total points T ↦ expit(b0 + T / points_per_logit) (all minima 0 here)."""
+    geometry = DEMO.artifact.nomogram
+    b0 = DEMO.artifact.coefficients["intercept"]
+    for drawing in drawings_for({"surface_depression": 1.0, "ki67_percent": 5.0, "cga_positive": 1.0}, lang):
+        line = select(drawing, "line", cls="axis")[-1]
+        x1, x2 = float(line.get("x1")), float(line.get("x2"))
+        ticks = risk_ticks(drawing)
+        assert len(ticks) >= 3
+        for x, risk in ticks:
+            total = (x - x1) / (x2 - x1) * geometry.max_total_points
+            shown_at = expit(b0 + total / geometry.points_per_logit)
+            # the label may be pushed inwards at an edge; its tick line is exact
+            if x1 + 20 < x < x2 - 20:
+                assert 100 * shown_at == pytest.approx(risk, abs=0.05), (x, risk)
+
+
+def test_a_value_beyond_the_axis_gets_an_arrow_and_words_and_the_marker_stays_at_the_end():
+    for drawing in drawings_for({"surface_depression": 1.0, "ki67_percent": 30.0, "cga_positive": 1.0}):
+        axis = select_one(drawing, "g", {"data-name": "ki67_percent"})
+        note = select_one(axis, "text", {"data-k": "n-ki67_percent"})
+        assert note.text == "30 % ▶ beyond the axis"
+        marker = select_one(axis, "circle", cls="marker")
+        assert float(marker.get("cx")) == pytest.approx(float(axis.get("data-px-hi")))
+        assert marker.get("aria-valuenow") == "30" and marker.get("aria-valuemax") == "100"
+        # Ki-67 30 % is grade G3: the known findings keep their markers, but no total or risk is marked.
+        assert [m.get("data-k") for m in select(drawing, "circle", cls="marker")] == [
+            "m-surface_depression",
+            "m-ki67_percent",
+            "m-cga_positive",
+        ]
+    for drawing in drawings_for({"surface_depression": 1.0, "ki67_percent": 20.0, "cga_positive": 1.0}):
+        assert select_one(drawing, "text", {"data-k": "n-ki67_percent"}).text == ""
+
+
+def test_known_markers_stay_when_a_finding_is_unknown():
+    for drawing in drawings_for({"surface_depression": 1.0, "ki67_percent": 6.0, "cga_positive": None}):
+        names = [g.get("data-name") for g in select(drawing, "g", cls="predictor-axis")]
+        assert names == ["surface_depression", "ki67_percent"]  # the submodel without CgA
+        markers = {m.get("data-k"): m.get("aria-valuenow") for m in select(drawing, "circle", cls="marker")}
+        assert markers == {"m-surface_depression": "1", "m-ki67_percent": "6", "m-total": None}
+
+
+@pytest.mark.parametrize("lang", ["en", "zh"])
+def test_slider_value_texts_match_the_points_table_with_units(lang):
+    values = {"surface_depression": 1.0, "ki67_percent": 4.5, "cga_positive": 0.0}
+    prediction = DEMO.predict(values)
+    unit = STRINGS[lang]["points_unit"]
+    for drawing in drawings_for(values, lang):
+        texts = {
+            m.get("data-k"): m.get("aria-valuetext") for m in select(drawing, "circle", cls="marker") if m.get("role")
+        }
+        assert texts["m-ki67_percent"] == f"4.5 %, {prediction.points['ki67_percent']:.1f} {unit}"
+        assert (
+            texts["m-surface_depression"]
+            == f"{STRINGS[lang]['yes']}, {prediction.points['surface_depression']:.1f} {unit}"
+        )
+        assert texts["m-cga_positive"] == f"{STRINGS[lang]['negative']}, 0.0 {unit}"
+        groups = select(drawing, "g", cls="tick-label")
+        assert len(groups) == 6 and all(g.get("aria-hidden") == "true" for g in groups)  # points, 3 axes, total, risk

@@ -204,20 +204,20 @@ def test_each_choice_is_labelled_with_its_own_word(client, lang):
         axis.get("data-name"): select_one(axis, "circle", cls="marker").get("aria-valuetext").split(",")[0]
         for axis in select(page, "g", cls="predictor-axis")
     }
-    assert valuetext == {"surface_depression": yes, "ki67_percent": "4.5", "cga_positive": positive}
+    assert valuetext == {"surface_depression": yes, "ki67_percent": "4.5 %", "cga_positive": positive}
     negative_page = parse_html(client.post("/", data={**form, "surface_depression": "0", "cga_positive": "0"}).text)
     summary = text_of(by_id(negative_page, "summary-text"))
     sha = json.loads((REPO / "model_artifacts" / "rnet-demo-v1.json").read_text(encoding="utf-8"))["sha256"][:12]
     if lang == "zh":
         assert "；表面凹陷 否，Ki-67 4.5 %，CgA 阴性；模型 rnet-demo-v1（模拟数据演示）；" in summary
-        assert f"；模型版本 sha256 {sha}；演示模型，基于模拟患者拟合，不得用于临床决策；计算时间 20" in summary
+        assert f"；模型版本 SHA-256 {sha}；演示模型，基于模拟患者拟合，不得用于临床决策；计算时间 20" in summary
     else:
         assert (
             "; surface depression No, Ki-67 4.5 %, CgA Negative; model rnet-demo-v1 (synthetic demonstration); "
             in summary
         )
         assert (
-            f"; model version sha256 {sha}; DEMONSTRATION model fitted on simulated patients, not for clinical "
+            f"; model version SHA-256 {sha}; demonstration model fitted on synthetic patients, not for clinical "
             "decisions; calculated 20" in summary
         )
     assert summary.endswith(" UTC")

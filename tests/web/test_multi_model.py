@@ -38,7 +38,7 @@ def test_named_model_pages_and_api(second_artifact):
     assert page.status_code == 200
     document = parse_html(page.text)
     assert "Model: second" in text_of(select_one(document, "span", cls="model-id"))
-    assert by_id(document, "calculator-form").get("action") == "/m/second/"
+    assert by_id(document, "calculator-form").get("action") == "/m/second/#result"  # lands on the result
     assert by_id(document, "result-data").get("data-model-id") == "second"
     assert select_one(document, "input", {"name": "model_id"}).get("value") == "second"
     card = client.get("/m/second/model")

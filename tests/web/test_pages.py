@@ -171,7 +171,7 @@ def test_partial_result_fragment_shows_only_touched_fields_errors(client):
     )
     page = parse_html(full.text)
     assert "data-probability" in by_id(page, "result-data").attrs
-    assert select_one(by_id(page, "live-nomogram"), "svg", cls="nomogram")
+    assert select(by_id(page, "live-nomogram"), "svg", cls="nomogram")  # one drawing per width class
 
 
 def test_model_card_shows_the_table_curves_and_provenance(client):
@@ -233,7 +233,7 @@ def test_embed_form_posts_back_to_the_embed_view(client):
     page = parse_html(response.text)
     assert "data-probability" in by_id(page, "result-data").attrs
     assert site_chrome(page) == []
-    assert by_id(page, "calculator-form").get("action") == "/embed"
+    assert by_id(page, "calculator-form").get("action") == "/embed#result"  # lands on the result
 
 
 # ---------------------------------------------------------------- what the user typed is text, never markup

@@ -1,0 +1,22 @@
+"""The calculator page with a result, and everything it loads, stays under 60 KB (uncompressed)."""
+
+from __future__ import annotations
+
+import re
+import urllib.parse
+import urllib.request
+
+BUDGET = 60 * 1024
+
+
+def test_page_with_a_result_and_its_assets_weigh_under_60_kb(server):
+    form = urllib.parse.urlencode({"surface_depression": "1", "ki67_percent": "30", "cga_positive": "1"}).encode()
+    with urllib.request.urlopen(urllib.request.Request(server.url + "/", data=form)) as response:
+        html = response.read()
+    assets = sorted(set(re.findall(rb'(?:src|href)="(/static/[^"]+)"', html)))
+    assert {a.rsplit(b"/", 1)[-1] for a in assets} == {b"app.css", b"calculator.js"}
+    total = len(html)
+    for asset in assets:
+        with urllib.request.urlopen(server.url + asset.decode()) as response:
+            total += len(response.read())
+    assert total < BUDGET, total

@@ -54,6 +54,10 @@ def test_page_says_why_no_risk_is_shown(client, lang, words):
     data = by_id(page, "result-data")
     assert data.get("data-applicable") == "false"
     assert words in text_of(data) and "25 %" in text_of(data)
+    # What the live region announces (screen readers hear why there is no number).
+    assert data.get("data-sentence").startswith(
+        {"en": "No risk is shown. Ki-67 25 %", "zh": "不显示风险。 Ki-67 25 %"}[lang]
+    )
     assert select(page, cls="risk-value") == [] and select(page, "table", cls="points") == []
 
 

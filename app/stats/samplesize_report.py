@@ -140,7 +140,7 @@ def validation_data(result: ValidationSampleSize, *, sources: dict[str, str]) ->
             "threshold": result.details["threshold"],
             "sensitivity": result.details["sensitivity"],
             "specificity": result.details["specificity"],
-            "accuracy_from": "the LP distribution of a calibrated model (rounded to 2 decimals as pmvalsampsize)"
+            "accuracy_from": "implied by the LP distribution of a calibrated model, rounded to 2 decimals as pmvalsampsize does"
             if result.accuracy_implied
             else "given",
             "net_benefit": result.details["net_benefit"],

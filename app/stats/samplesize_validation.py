@@ -406,7 +406,7 @@ def _lp_from_roc(artifact: ModelArtifact) -> LinearPredictorDistribution | None:
     if sum(counts) != n:
         return None
     thinned = len(thresholds) >= MAX_CURVE_POINTS
-    description = f"the development cohort's linear predictor ({n} patients, from the artifact's ROC curve" + (
-        "; thinned to groups, each placed at its lowest risk: approximate)" if thinned else ")"
+    description = f"the development cohort's, {n} patients, from the artifact's ROC curve" + (
+        "; thinned to groups, each placed at its lowest risk: approximate" if thinned else ""
     )
     return empirical_lp_distribution(risks=risks, counts=counts, description=description)

@@ -105,6 +105,8 @@ def run(args: list[str]) -> int:
         (["validation", "--artifact", "DEMO", "--c-ci-width", "0"], "--c-ci-width"),
         (["validation", "--artifact", "DEMO", "--threshold", "0.3", "--nb-ci-width", "0"], "--nb-ci-width"),
         (["validation", "--artifact", "DEMO", "--threshold", "1"], "--threshold"),
+        (["validation", "--artifact", "DEMO", "--threshold", "0.3", "--nb-ci-width", "0.001"], "--nb-ci-width"),
+        (["validation", "--artifact", "DEMO", "--sensitivity", "0.7", "--specificity", "0.6"], "--threshold"),
         (["validation", "--artifact", "DEMO", "--lp-normal", "0", "0"], "--lp-normal"),
     ],
 )

@@ -243,7 +243,10 @@ def _net_benefit(
     w = (1 - prevalence) / prevalence * odds
     se = round(_se_on_grid(lambda s: 2 * Z * s, width, width / (2 * Z)), 3)
     if se <= 0:
-        raise UserInputError(f"the net-benefit CI width is too small to give an SE of at least 0.0005 (got {width:g}).")
+        raise UserInputError(
+            f"--nb-ci-width {width:g} is too narrow: the net-benefit SE, rounded to 3 decimals as pmvalsampsize "
+            "rounds it, would be 0; give 0.004 or more."
+        )
     variance_unit = (
         sensitivity * (1 - sensitivity) / prevalence
         + w * w * specificity * (1 - specificity) / (1 - prevalence)

@@ -313,6 +313,178 @@ def cmd_report(args: argparse.Namespace) -> int:
     return EXIT_OK
 
 
+def _write_json_output(path: str, data: dict, *, force: bool) -> None:
+    import json
+
+    from app.model.artifact import write_atomic
+
+    write_atomic(path, (json.dumps(data, indent=2, ensure_ascii=False, allow_nan=False) + "\n").encode(), force=force)
+    _say(f"wrote {path}")
+
+
+def _check_json_target(path: str | None, force: bool) -> None:
+    if path and Path(path).exists() and not force:
+        raise UserInputError(f"--json '{path}' already exists; choose another name or add --force to replace it.")
+
+
+def cmd_samplesize_development(args: argparse.Namespace) -> int:
+    from app.stats.samplesize import cox_snell_r2_from_c_statistic, development_sample_size
+    from app.stats.samplesize_report import development_data, development_text
+
+    _check_json_target(args.json, args.force)
+    if args.parameters < 1:
+        raise UserInputError(f"--parameters must be 1 or more predictor parameters (got {args.parameters}).")
+    if not 0.0 < args.prevalence < 1.0:
+        raise UserInputError(f"--prevalence must lie strictly between 0 and 1 (got {args.prevalence:g}).")
+    for option, value in (("--delta", args.delta), ("--margin", args.margin)):
+        if value <= 0:
+            raise UserInputError(f"{option} must be positive (got {value:g}).")
+    if not 0.0 < args.shrinkage < 1.0:
+        raise UserInputError(f"--shrinkage must lie strictly between 0 and 1 (got {args.shrinkage:g}).")
+    if args.c_statistic is not None:
+        if not 0.5 < args.c_statistic < 1.0:
+            raise UserInputError(f"--c-statistic must lie strictly between 0.5 and 1 (got {args.c_statistic:g}).")
+        r2 = cox_snell_r2_from_c_statistic(c_statistic=args.c_statistic, prevalence=args.prevalence)
+    else:
+        r2 = args.r2cs
+    try:
+        result = development_sample_size(
+            parameters=args.parameters, prevalence=args.prevalence, r2_cs=r2,
+            shrinkage=args.shrinkage, delta=args.delta, margin=args.margin,
+        )  # fmt: skip
+    except UserInputError as exc:
+        option = "--c-statistic" if args.c_statistic is not None else "--r2cs"
+        raise UserInputError(f"{option}: {exc}") from None
+    data = development_data(result, delta=args.delta, margin=args.margin, c_statistic=args.c_statistic)
+    print(development_text(data))
+    if args.json:
+        _write_json_output(args.json, data, force=args.force)
+    return EXIT_OK
+
+
+def cmd_samplesize_validation(args: argparse.Namespace) -> int:
+    from app.stats.samplesize_report import validation_data, validation_text
+    from app.stats.samplesize_validation import inputs_from_artifact, normal_lp_distribution, validation_sample_size
+
+    _check_json_target(args.json, args.force)
+    sources: dict[str, str] = {}
+    prevalence, c_statistic, lp = args.prevalence, args.c_statistic, None
+    if args.lp_normal is not None:
+        mean, sd = args.lp_normal
+        if sd <= 0:
+            raise UserInputError(f"--lp-normal: the standard deviation must be positive (got {sd:g}).")
+        lp = normal_lp_distribution(mean=mean, sd=sd, description="normal, as given by --lp-normal")
+    if args.artifact:
+        from app.model.artifact import load_artifact
+
+        try:
+            artifact = load_artifact(args.artifact)
+        except UserInputError as exc:
+            raise UserInputError(f"--artifact: {exc}") from None
+        found = inputs_from_artifact(artifact)
+        if prevalence is None and found.prevalence is not None:
+            prevalence, sources["prevalence"] = found.prevalence, "the artifact's development prevalence"
+        if c_statistic is None and found.c_statistic is not None:
+            c_statistic, sources["c_statistic"] = found.c_statistic, found.c_statistic_source
+        if lp is None:
+            lp = found.lp
+    sources.setdefault("prevalence", "given by --prevalence")
+    sources.setdefault("c_statistic", "given by --c-statistic")
+    missing = [
+        option
+        for option, value in (("--prevalence", prevalence), ("--c-statistic", c_statistic), ("--lp-normal", lp))
+        if value is None
+    ]
+    if missing:
+        where = f"the artifact '{args.artifact}' does not record them" if args.artifact else "no --artifact was given"
+        raise UserInputError(
+            f"the validation criteria need {', '.join(missing)}: {where}. Give --artifact A.json of a model trained "
+            "by `rnet train`, or these options (--lp-normal MEAN SD is the linear predictor's anticipated mean and "
+            "standard deviation in the validation population)."
+        )
+    assert prevalence is not None and c_statistic is not None and lp is not None
+    checks = (
+        ("--prevalence", 0.0 < prevalence < 1.0, "lie strictly between 0 and 1"),
+        ("--c-statistic", 0.5 < c_statistic < 1.0, "lie strictly between 0.5 and 1"),
+        ("--oe-ci-width", args.oe_ci_width > 0, "be positive"),
+        ("--slope-ci-width", args.slope_ci_width > 0, "be positive"),
+        ("--c-ci-width", args.c_ci_width > 0, "be positive"),
+        ("--nb-ci-width", args.nb_ci_width > 0, "be positive"),
+    )
+    values = {"--prevalence": prevalence, "--c-statistic": c_statistic, "--oe-ci-width": args.oe_ci_width,
+              "--slope-ci-width": args.slope_ci_width, "--c-ci-width": args.c_ci_width,
+              "--nb-ci-width": args.nb_ci_width}  # fmt: skip
+    for option, ok, rule in checks:
+        if not ok:
+            raise UserInputError(f"{option} must {rule} (got {values[option]:g}).")
+    if args.threshold is not None and not 0.0 < args.threshold < 1.0:
+        raise UserInputError(f"--threshold must lie strictly between 0 and 1 (got {args.threshold:g}).")
+    result = validation_sample_size(
+        prevalence=prevalence, c_statistic=c_statistic, lp=lp, oe_ci_width=args.oe_ci_width,
+        slope_ci_width=args.slope_ci_width, c_ci_width=args.c_ci_width, threshold=args.threshold,
+        sensitivity=args.sensitivity, specificity=args.specificity, nb_ci_width=args.nb_ci_width,
+    )  # fmt: skip
+    data = validation_data(result, sources=sources)
+    print(validation_text(data))
+    if args.json:
+        _write_json_output(args.json, data, force=args.force)
+    return EXIT_OK
+
+
+def _finite(text: str) -> float:
+    import math
+
+    try:
+        value = float(text)
+    except ValueError:
+        raise argparse.ArgumentTypeError(f"'{text}' is not a number") from None
+    if not math.isfinite(value):
+        raise argparse.ArgumentTypeError(f"'{text}' is not a finite number")
+    return value
+
+
+def _add_samplesize_commands(commands: argparse._SubParsersAction) -> None:
+    samplesize = commands.add_parser(
+        "samplesize", help="minimum sample size to develop (Riley 2020) or externally validate (Riley 2021) a model"
+    )
+    kinds = samplesize.add_subparsers(dest="kind", metavar="KIND", parser_class=_Parser)
+    kinds.required = True
+
+    development = kinds.add_parser("development", help="Riley et al.'s criteria 1-3 for developing a model")
+    development.add_argument("--parameters", type=int, required=True, help="candidate predictor parameters P")
+    development.add_argument("--prevalence", type=_finite, required=True, help="anticipated outcome proportion")
+    r2 = development.add_mutually_exclusive_group(required=True)
+    r2.add_argument("--r2cs", type=_finite, help="anticipated Cox-Snell R² of the new model")
+    r2.add_argument("--c-statistic", type=_finite, help="an existing model's C-statistic; R²_CS approximated from it")
+    development.add_argument("--shrinkage", type=_finite, default=0.9, help="target expected shrinkage (0.9)")
+    development.add_argument("--delta", type=_finite, default=0.05, help="acceptable optimism in Nagelkerke R² (0.05)")
+    development.add_argument("--margin", type=_finite, default=0.05, help="margin of error of the overall risk (0.05)")
+    development.add_argument("--json", default=None, help="also write the result as JSON to this file")
+    development.add_argument("--force", action="store_true", help="replace an existing --json file")
+    development.set_defaults(handler=cmd_samplesize_development)
+
+    validation = kinds.add_parser("validation", help="Riley et al.'s criteria for externally validating a model")
+    validation.add_argument(
+        "--artifact", default=None, help="model artifact: its prevalence, C-statistic and linear-predictor distribution"
+    )
+    validation.add_argument("--prevalence", type=_finite, default=None, help="anticipated outcome proportion")
+    validation.add_argument("--c-statistic", type=_finite, default=None, help="anticipated C-statistic")
+    validation.add_argument(
+        "--lp-normal", type=_finite, nargs=2, metavar=("MEAN", "SD"), default=None,
+        help="anticipated linear predictor: normal with this mean and SD (instead of the artifact's cohort)",
+    )  # fmt: skip
+    validation.add_argument("--oe-ci-width", type=_finite, default=0.2, help="target CI width of O/E (0.2)")
+    validation.add_argument("--slope-ci-width", type=_finite, default=0.2, help="of the calibration slope (0.2)")
+    validation.add_argument("--c-ci-width", type=_finite, default=0.1, help="of the C-statistic (0.1)")
+    validation.add_argument("--threshold", type=_finite, default=None, help="risk threshold for net benefit")
+    validation.add_argument("--sensitivity", type=_finite, default=None, help="at the threshold (else implied)")
+    validation.add_argument("--specificity", type=_finite, default=None, help="at the threshold (else implied)")
+    validation.add_argument("--nb-ci-width", type=_finite, default=0.2, help="of standardized net benefit (0.2)")
+    validation.add_argument("--json", default=None, help="also write the result as JSON to this file")
+    validation.add_argument("--force", action="store_true", help="replace an existing --json file")
+    validation.set_defaults(handler=cmd_samplesize_validation)
+
+
 def cmd_serve(args: argparse.Namespace) -> int:
     from app.web.server import serve
 
@@ -441,6 +613,7 @@ def build_parser() -> argparse.ArgumentParser:
     published.add_argument("--created-at", type=_timestamp, default=None)
     published.add_argument("--force", action="store_true")
     published.set_defaults(handler=cmd_from_coefficients)
+    _add_samplesize_commands(commands)
     return parser
 
 

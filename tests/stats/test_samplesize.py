@@ -7,7 +7,7 @@ import math
 import pytest
 
 from app.errors import UserInputError
-from app.stats.samplesize import development_sample_size, max_cox_snell_r2
+from app.stats.samplesize import cox_snell_r2_from_c_statistic, development_sample_size, max_cox_snell_r2
 
 
 @pytest.mark.parametrize(
@@ -50,3 +50,39 @@ def test_max_r2_shrinkage_and_nagelkerke_of_the_worked_example():
 def test_impossible_inputs_are_refused_with_a_message(arguments, message):
     with pytest.raises(UserInputError, match=message.replace("(", r"\(").replace(")", r"\)")):
         development_sample_size(**arguments)
+
+
+def test_c_to_r2_is_the_quadrature_of_the_binormal_logistic_likelihood(monkeypatch):
+    """Independently, by scipy's adaptive quadrature: μ = √2·Φ⁻¹(0.75) = 0.953873, a = logit 0.357 − μ²/2, and
+    R² = 1 − exp(−2·(φ E₁[ln expit(a + μx)] + (1 − φ) E₀[ln(1 − expit(a + μx))] − ℓ₀))."""
+    from scipy import integrate, stats
+
+    import app.stats.samplesize as samplesize
+
+    phi, c = 0.357, 0.75
+    mu = math.sqrt(2) * stats.norm.ppf(c)
+    assert mu == pytest.approx(0.953873, abs=1e-6)
+    a = math.log(phi / (1 - phi)) - mu * mu / 2
+
+    def log_expit(t: float) -> float:
+        return -math.log1p(math.exp(-t)) if t > 0 else t - math.log1p(math.exp(t))
+
+    events = integrate.quad(lambda x: stats.norm.pdf(x, mu, 1) * log_expit(a + mu * x), -15, 15, epsabs=1e-13)[0]
+    non_events = integrate.quad(lambda x: stats.norm.pdf(x) * log_expit(-(a + mu * x)), -15, 15, epsabs=1e-13)[0]
+    null = phi * math.log(phi) + (1 - phi) * math.log(1 - phi)
+    expected = 1 - math.exp(-2 * (phi * events + (1 - phi) * non_events - null))
+    monkeypatch.setattr(samplesize, "C_TO_R2_DECIMALS", 15)
+    assert cox_snell_r2_from_c_statistic(c_statistic=c, prevalence=phi) == pytest.approx(expected, abs=1e-11)
+
+
+def test_c_to_r2_is_rounded_to_four_decimals_and_symmetric_in_the_outcome_labels():
+    r2 = cox_snell_r2_from_c_statistic(c_statistic=0.81, prevalence=0.23)
+    assert r2 == round(r2, 4)
+    assert r2 == cox_snell_r2_from_c_statistic(c_statistic=0.81, prevalence=0.77)
+    assert 0 < cox_snell_r2_from_c_statistic(c_statistic=0.6, prevalence=0.3) < r2 < max_cox_snell_r2(0.23)
+
+
+@pytest.mark.parametrize(("c", "prevalence"), [(0.5, 0.2), (1.0, 0.2), (0.3, 0.2), (0.7, 0.0), (0.7, 1.0)])
+def test_c_to_r2_refuses_impossible_inputs(c, prevalence):
+    with pytest.raises(UserInputError, match="strictly between"):
+        cox_snell_r2_from_c_statistic(c_statistic=c, prevalence=prevalence)

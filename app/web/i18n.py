@@ -185,6 +185,7 @@ STRINGS: dict[str, dict[str, str]] = {
         "verdict_update_logistic": "Advised update: logistic recalibration (new intercept and slope). A full refit is not significantly better than it (LR χ² {lr_chi2:.2f}, df {df}, p = {p:.3f}; closed testing, Vergouwe et al. 2017); `recalibrate --method auto` chooses the same.",
         "verdict_update_refit": "Advised update: re-estimate all coefficients. A full refit fits significantly better than logistic recalibration (LR χ² {lr_chi2:.2f}, df {df}, p = {p:.3f}; closed testing, Vergouwe et al. 2017); `recalibrate --method auto` chooses the same.",
         "verdict_update_unknown": "No updating advice: the model cannot be refitted on this cohort, so closed testing cannot run ({reason})",
+        "legend_chance": "Chance (AUC = 0.5)",
     },
     "zh": {
         "html_lang": "zh-Hans",
@@ -360,6 +361,7 @@ STRINGS: dict[str, dict[str, str]] = {
         "verdict_update_logistic": "建议的更新方式：logistic 再校准（重新估计截距与斜率）。完全重新拟合并不显著优于此方式（似然比 χ² {lr_chi2:.2f}，自由度 {df}，p = {p:.3f}；闭合检验，Vergouwe 等 2017）；`recalibrate --method auto` 的选择相同。",
         "verdict_update_refit": "建议的更新方式：重新估计全部系数。完全重新拟合显著优于 logistic 再校准（似然比 χ² {lr_chi2:.2f}，自由度 {df}，p = {p:.3f}；闭合检验，Vergouwe 等 2017）；`recalibrate --method auto` 的选择相同。",
         "verdict_update_unknown": "无法给出更新建议：模型无法在本队列中重新拟合，因此无法进行闭合检验（{reason}）",
+        "legend_chance": "随机猜测线（AUC = 0.5）",
     },
 }
 

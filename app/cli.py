@@ -297,7 +297,7 @@ def cmd_report(args: argparse.Namespace) -> int:
             buffer = io.StringIO()
             csv.writer(buffer, lineterminator="\n").writerows(rows)
             outputs.append((Path(args.csv_dir) / name, buffer.getvalue().encode("utf-8")))
-    outputs.append((Path(args.out), render_cohort_report(data).encode("utf-8")))
+    outputs.append((Path(args.out), render_cohort_report(data, lang=args.lang).encode("utf-8")))
     for notice in cohort.notices() + data["model"]["notices"]:
         _say(notice if notice.startswith("warning: ") else f"note: {notice}")
     for path, content in outputs:
@@ -591,6 +591,7 @@ def build_parser() -> argparse.ArgumentParser:
         "--synthetic", action="store_true", help="label the data as synthetic (automatic for rnet simulate files)"
     )
     report.add_argument("--force", action="store_true")
+    report.add_argument("--lang", choices=("en", "zh"), default="en", help="report language (default en)")
     report.set_defaults(handler=cmd_report)
 
     simulate = commands.add_parser("simulate", help="write a synthetic demonstration cohort")

@@ -34,6 +34,10 @@ def _text(x: float, y: float, content: str, *, cls: str = "", anchor: str = "mid
 
 CHART_W, CHART_H = 360, 300
 PLOT_L, PLOT_R, PLOT_T, PLOT_B = 52, 344, 16, 250
+# Dash patterns that tell the lines apart in grey-scale print, as presentation attributes (the
+# stylesheet sets colour and width; it sets no dash for these classes, or the same one).
+DASH_CHANCE = "5 4"  # reference lines: ROC chance diagonal, ideal calibration, treat none
+DASH_TREAT_ALL = "8 3 2 3"  # dash-dot
 
 
 @dataclass(frozen=True)
@@ -45,6 +49,36 @@ class Series:
     low: list[float] | None = None  # error bars, for grouped points
     high: list[float] | None = None
     points_only: bool = False
+    dash: str | None = None  # stroke-dasharray; None draws a solid line
+
+
+def _visible_runs(pairs: list[tuple[float, float]], y0: float, y1: float) -> list[list[tuple[float, float]]]:
+    """The stretches of a line worth drawing: points inside [y0, y1] and their neighbours outside it.
+
+    The neighbour outside carries the segment across the plot's edge, where the clip path cuts it,
+    so a line that leaves the range is seen to leave (treat-all falling below −0.05) instead of
+    running along the edge; points further out would be invisible and are left out.
+    """
+    inside = [y0 <= y <= y1 for _, y in pairs]
+    keep = [inside[i] or (i > 0 and inside[i - 1]) or (i + 1 < len(pairs) and inside[i + 1]) for i in range(len(pairs))]
+    runs: list[list[tuple[float, float]]] = []
+    previous = False
+    for pair, kept in zip(pairs, keep, strict=True):
+        if kept and not previous:
+            runs.append([])
+        if kept:
+            runs[-1].append(pair)
+        previous = kept
+    return [run for run in runs if len(run) > 1]
+
+
+def _clip_id(title: str, series: list[Series]) -> str:
+    """An id for the plot's clip path, the same for the same chart, different for different charts
+    on one page (ids are global to the HTML document)."""
+    import hashlib
+
+    digest = hashlib.sha256(repr((title, [(s.cls, s.xs, s.ys) for s in series])).encode()).hexdigest()
+    return "plot-clip-" + digest[:10]
 
 
 def _ticks(lo: float, hi: float) -> list[float]:
@@ -78,12 +112,19 @@ def line_chart(
         return PLOT_L + (v - x0) / (x1 - x0) * (PLOT_R - PLOT_L)
 
     def sy(v: float) -> float:
-        return PLOT_B - (min(max(v, y0), y1) - y0) / (y1 - y0) * (PLOT_B - PLOT_T)
+        # Not clamped: values outside the y-range fall outside the plot and the clip path hides them.
+        return PLOT_B - (v - y0) / (y1 - y0) * (PLOT_B - PLOT_T)
+
+    def dash(s: Series) -> str:
+        return f' stroke-dasharray="{s.dash}"' if s.dash else ""
 
     legend_h = 16 * len(series)
+    clip = _clip_id(title, series)
     parts = [
         f'<svg class="chart" viewBox="0 0 {CHART_W} {CHART_H + legend_h}" role="img" aria-label="{escape(title)}">',
         f"<title>{escape(title)}</title>",
+        f'<defs><clipPath id="{clip}"><rect x="{PLOT_L}" y="{PLOT_T}" width="{PLOT_R - PLOT_L}" '
+        f'height="{PLOT_B - PLOT_T}"/></clipPath></defs>',
         f'<rect class="plot" x="{PLOT_L}" y="{PLOT_T}" width="{PLOT_R - PLOT_L}" height="{PLOT_B - PLOT_T}"/>',
     ]
     for v in _ticks(x0, x1):
@@ -115,11 +156,13 @@ def line_chart(
                 parts.append(
                     f'<rect class="bar non-events" x="{_fmt(left)}" y="{_fmt(base_y)}" width="{_fmt(right - left)}" height="{_fmt(down)}"/>'
                 )
+    parts.append(f'<g class="plotted" clip-path="url(#{clip})">')
     for s in series:
         pairs = [(x, y) for x, y in zip(s.xs, s.ys, strict=True) if x is not None and y is not None and x0 <= x <= x1]
-        if not s.points_only and len(pairs) > 1:
-            path = " ".join(f"{_fmt(sx(x))},{_fmt(sy(y))}" for x, y in pairs)
-            parts.append(f'<polyline class="series {s.cls}" points="{path}"/>')
+        if not s.points_only:
+            for run in _visible_runs(pairs, y0, y1):
+                path = " ".join(f"{_fmt(sx(x))},{_fmt(sy(y))}" for x, y in run)
+                parts.append(f'<polyline class="series {s.cls}"{dash(s)} points="{path}"/>')
         if s.points_only:
             for i, (x, y) in enumerate(zip(s.xs, s.ys, strict=True)):
                 if s.low is not None and s.high is not None:
@@ -128,9 +171,10 @@ def line_chart(
                         f'x2="{_fmt(sx(x))}" y2="{_fmt(sy(s.high[i]))}"/>'
                     )
                 parts.append(f'<circle class="dot {s.cls}" cx="{_fmt(sx(x))}" cy="{_fmt(sy(y))}" r="3"/>')
+    parts.append("</g>")
     for i, s in enumerate(series):
         ly = CHART_H + 4 + 16 * i
-        parts.append(f'<line class="series {s.cls}" x1="{PLOT_L}" y1="{ly}" x2="{PLOT_L + 24}" y2="{ly}"/>')
+        parts.append(f'<line class="series {s.cls}"{dash(s)} x1="{PLOT_L}" y1="{ly}" x2="{PLOT_L + 24}" y2="{ly}"/>')
         parts.append(_text(PLOT_L + 30, ly + 4, s.label, cls="legend", anchor="start"))
     parts.append("</svg>")
     return Markup("".join(parts))
@@ -157,7 +201,7 @@ def curve_charts(curves: dict, lang: str, *, prevalence: float | None = None) ->
             y_range=(0, 1),
             series=[
                 Series(text["legend_model"], roc["fpr"], roc["tpr"], "model"),
-                Series(text["legend_ideal"] + " / 0.5", [0, 1], [0, 1], "reference"),
+                Series(text["legend_chance"], [0, 1], [0, 1], "reference", dash=DASH_CHANCE),
             ],
         )
     }
@@ -166,7 +210,7 @@ def curve_charts(curves: dict, lang: str, *, prevalence: float | None = None) ->
     top = max(0.2, max(grouped["observed_hi"] + grouped["predicted"] + smoothed["observed"]))
     top = min(1.0, round(top + 0.05, 1))
     series = [
-        Series(text["legend_ideal"], [0, top], [0, top], "reference"),
+        Series(text["legend_ideal"], [0, top], [0, top], "reference", dash=DASH_CHANCE),
         Series(text["legend_smoothed"], smoothed["predicted"], smoothed["observed"], "model"),
         Series(
             text["legend_grouped"],
@@ -191,6 +235,8 @@ def curve_charts(curves: dict, lang: str, *, prevalence: float | None = None) ->
         histogram=calibration.get("histogram"),
     )
     decision = curves["decision"]
+    # As dcurves and rmda: from a little below 0 to a little above the prevalence (treat-all's net
+    # benefit at threshold 0, the largest any strategy reaches); treat-all leaves through the bottom.
     y_top = round((prevalence or max(decision["net_benefit_model"])) + 0.05, 2)
     charts["decision"] = line_chart(
         title=text["decision_heading"],
@@ -200,8 +246,20 @@ def curve_charts(curves: dict, lang: str, *, prevalence: float | None = None) ->
         y_range=(-0.05, y_top),
         series=[
             Series(text["legend_model"], decision["threshold"], decision["net_benefit_model"], "model"),
-            Series(text["legend_treat_all"], decision["threshold"], decision["net_benefit_all"], "treat-all"),
-            Series(text["legend_treat_none"], decision["threshold"], decision["net_benefit_none"], "reference"),
+            Series(
+                text["legend_treat_all"],
+                decision["threshold"],
+                decision["net_benefit_all"],
+                "treat-all",
+                dash=DASH_TREAT_ALL,
+            ),
+            Series(
+                text["legend_treat_none"],
+                decision["threshold"],
+                decision["net_benefit_none"],
+                "reference",
+                dash=DASH_CHANCE,
+            ),
         ],
     )
     return charts

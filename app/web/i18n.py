@@ -211,6 +211,7 @@ STRINGS: dict[str, dict[str, str]] = {
         "caveat_published": "model from published coefficients",
         "result_bar_details": "Details",
         "print_title": "R-NET non-R0 risk calculation",
+        "legend_chance": "Chance (AUC = 0.5)",
     },
     "zh": {
         "html_lang": "zh-Hans",
@@ -412,6 +413,7 @@ STRINGS: dict[str, dict[str, str]] = {
         "caveat_published": "基于已发表系数的模型",
         "result_bar_details": "详情",
         "print_title": "直肠NET非R0风险计算",
+        "legend_chance": "随机猜测线（AUC = 0.5）",
     },
 }
 

@@ -619,10 +619,19 @@ def build_parser() -> argparse.ArgumentParser:
 
 
 def _options_of(parser: argparse.ArgumentParser, command: str) -> set[str]:
-    """The options the command being run accepts."""
+    """The options the command being run accepts (with those of its own subcommands, e.g. `samplesize validation`)."""
+
+    def all_options(sub: argparse.ArgumentParser) -> set[str]:
+        options = set(sub._option_string_actions)
+        for action in sub._actions:
+            if isinstance(action, argparse._SubParsersAction):
+                for nested in action.choices.values():
+                    options |= all_options(nested)
+        return options
+
     for action in parser._actions:
         if isinstance(action, argparse._SubParsersAction) and command in action.choices:
-            return set(action.choices[command]._option_string_actions)
+            return all_options(action.choices[command])
     return set()
 
 

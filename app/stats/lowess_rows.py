@@ -104,6 +104,10 @@ def lowess_rows_at(
 def _block(x: np.ndarray, ysum: np.ndarray, count: np.ndarray, at: np.ndarray, f: float, outside: float) -> np.ndarray:
     result = np.full((x.shape[0], at.size), outside, dtype=float)
     ux, weight, ys, size = _sorted_unique(x, ysum, count)
+    # Each row's points come first; beyond the block's longest row there is only padding, which weighs
+    # nothing: drop it (a resample leaves out about a third of the patterns seen once).
+    width = max(1, int(size.max()))
+    ux, weight, ys = ux[:, :width], weight[:, :width], ys[:, :width]
     data = size > 0
     if not data.all():  # a row without data: every point is outside
         sub = _block(x[data], ysum[data], count[data], at, f, outside) if data.any() else None
@@ -183,27 +187,26 @@ def _sorted_unique(x: np.ndarray, ysum: np.ndarray, count: np.ndarray) -> tuple[
 
 
 def _anchors(ux: np.ndarray, size: np.ndarray, delta: np.ndarray) -> np.ndarray:
-    """clowess's anchor points of every row (`smoothers._lowess_anchors`), walked in lock-step.
+    """clowess's anchor points of every row (`smoothers._lowess_anchors`).
 
-    Returns positions (rows, A); a row with fewer anchors repeats its last point.
+    Returns positions (rows, A); a row with fewer anchors repeats its last point.  The jumps of a
+    row are found in one search; following them is a short walk over a Python list (about a
+    hundred steps), cheaper than any array operation per step.
     """
-    rows, m = ux.shape
-    following = np.zeros((rows, m), dtype=np.intp)
-    for r in range(rows):
+    walks = []
+    for r in range(ux.shape[0]):
         n = int(size[r])
         points = ux[r, :n]
-        following[r, :n] = np.maximum(np.searchsorted(points, points + delta[r], side="right") - 1, np.arange(1, n + 1))
-    end = size - 1
-    last = np.zeros(rows, dtype=np.intp)
-    walked = [last]
-    index = np.arange(rows)
-    while True:
-        moving = last < end
-        if not moving.any():
-            break
-        last = np.where(moving, following[index, last], last)
-        walked.append(last)
-    return np.stack(walked, axis=1)
+        following = np.maximum(np.searchsorted(points, points + delta[r], side="right") - 1, np.arange(1, n + 1))
+        jumps = following.tolist()
+        walk = [0]
+        last, end = 0, n - 1
+        while last < end:
+            last = jumps[last]
+            walk.append(last)
+        walks.append(walk)
+    longest = max(len(walk) for walk in walks)
+    return np.array([walk + [walk[-1]] * (longest - len(walk)) for walk in walks], dtype=np.intp)
 
 
 def _kth_distance_rows(

@@ -160,3 +160,12 @@ def test_switching_language_keeps_not_yet_known(client):
 def test_model_card_states_where_the_model_applies(client, lang, expected):
     page = parse_html(client.get("/model", params={"lang": lang}).text)
     assert [text_of(p) for p in select(page, "p", cls="applicability")] == [expected]
+
+
+def test_an_open_ended_bound_in_the_summary_does_not_read_as_an_arrow(client):
+    """ "94.4 %–> 99 %" reads like an arrow; the line says "to" (and 至 in Chinese, which calls the CI 置信区间)."""
+    page = parse_html(client.post("/", data={**FORM, "ki67_percent": "20"}).text)
+    summary = text_of(by_id(page, "summary-text"))
+    assert "(95 % CI 94.4 % to > 99 %)" in summary and "–>" not in summary
+    chinese = parse_html(client.post("/", data={**FORM, "ki67_percent": "20", "lang": "zh"}).text)
+    assert "（95 % 置信区间 94.4 % 至 > 99 %）" in text_of(by_id(chinese, "summary-text"))

@@ -92,6 +92,35 @@ def test_head_answers_wherever_get_does_without_a_body(path):
     assert head.headers["content-security-policy"] == get.headers["content-security-policy"]
 
 
+def asgi_body(app, method: str, path: str) -> tuple[int, bytes]:
+    """Status and body bytes the app sends, read at the ASGI level (HTTP clients drop a HEAD body themselves)."""
+    import asyncio
+
+    sent: list[dict] = []
+
+    async def receive() -> dict:
+        return {"type": "http.request", "body": b"", "more_body": False}
+
+    async def send(message: dict) -> None:
+        sent.append(message)
+
+    scope = {"type": "http", "method": method, "path": path, "raw_path": path.encode(), "root_path": "",
+             "query_string": b"", "headers": [(b"host", b"testserver")], "scheme": "http", "http_version": "1.1",
+             "server": ("testserver", 80), "client": ("127.0.0.1", 1234), "app": app}  # fmt: skip
+    asyncio.run(app(scope, receive, send))
+    status = next(m["status"] for m in sent if m["type"] == "http.response.start")
+    return status, b"".join(m.get("body", b"") for m in sent if m["type"] == "http.response.body")
+
+
+@pytest.mark.parametrize("path", ["/", "/healthz", "/api/v1/model", "/static/css/app.css"])
+def test_head_sends_no_body_bytes(path):
+    app = make_client().app
+    get_status, get_body = asgi_body(app, "GET", path)
+    head_status, head_body = asgi_body(app, "HEAD", path)
+    assert (get_status, head_status) == (200, 200)
+    assert get_body and head_body == b""
+
+
 def test_head_on_a_post_only_route_is_405_not_a_prediction():
     response = make_client().head("/api/v1/predict")
     assert response.status_code == 405 and response.headers["allow"] == "POST"

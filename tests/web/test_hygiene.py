@@ -15,7 +15,7 @@ from fastapi import FastAPI
 
 from app.model.artifact import digest
 from app.web.i18n import STRINGS
-from app.web.protocol import relative_location
+from app.web.protocol import ProtocolMiddleware, relative_location
 from tests.conftest import DEMO_ARTIFACT, parse_html, select_one, text_of
 from tests.web.conftest import make_client
 
@@ -90,6 +90,39 @@ def test_head_answers_wherever_get_does_without_a_body(path):
     assert head.content == b""
     assert head.headers["content-type"] == get.headers["content-type"]
     assert head.headers["content-security-policy"] == get.headers["content-security-policy"]
+
+
+def run_without_loop(coroutine) -> None:
+    """Drive a coroutine that never waits on I/O to its end (no event loop: none may be free here)."""
+    try:
+        coroutine.send(None)
+    except StopIteration:
+        return
+    raise AssertionError("the coroutine waited on something")
+
+
+def test_head_sends_no_body_bytes_and_the_app_sees_get():
+    """Read at the ASGI level: HTTP clients drop a HEAD body themselves, so only here can one be seen."""
+    seen: list[str] = []
+    sent: list[dict] = []
+
+    async def inner(scope, receive, send) -> None:
+        seen.append(scope["method"])
+        await send({"type": "http.response.start", "status": 200, "headers": [(b"content-length", b"5")]})
+        await send({"type": "http.response.body", "body": b"hello"})
+
+    async def receive() -> dict:
+        return {"type": "http.request", "body": b"", "more_body": False}
+
+    async def send(message: dict) -> None:
+        sent.append(message)
+
+    for method in ("GET", "HEAD"):
+        run_without_loop(ProtocolMiddleware(inner)({"type": "http", "method": method, "path": "/"}, receive, send))
+    assert seen == ["GET", "GET"]
+    bodies = [m["body"] for m in sent if m["type"] == "http.response.body"]
+    assert bodies == [b"hello", b""]
+    assert [m["headers"] for m in sent if m["type"] == "http.response.start"] == [[(b"content-length", b"5")]] * 2
 
 
 def test_head_on_a_post_only_route_is_405_not_a_prediction():

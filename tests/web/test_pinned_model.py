@@ -56,14 +56,15 @@ def worker_pids(parent: int) -> list[int]:
 
 def predict_sha(port: int) -> str | None:
     """The X-Model-SHA256 of one prediction, or None when the server no longer answers."""
+    connection = http.client.HTTPConnection("127.0.0.1", port, timeout=5)
     try:
-        connection = http.client.HTTPConnection("127.0.0.1", port, timeout=5)
         connection.request("POST", "/api/v1/predict", body=FINDINGS, headers={"content-type": "application/json"})
         response = connection.getresponse()
         response.read()
-        connection.close()
-    except OSError:
+    except OSError:  # the server is stopping: the socket must still be closed (ResourceWarning is an error)
         return None
+    finally:
+        connection.close()
     assert response.status == 200
     return response.getheader("x-model-sha256")
 

@@ -20,7 +20,7 @@ import app as package
 from app.model.artifact import ArtifactError
 from app.model.predict import Model
 from app.resources import resource_dir
-from app.web import api, pages
+from app.web import api, pages, static_assets
 from app.web.audit import AuditLog
 from app.web.error_pages import ErrorPages, for_machines
 from app.web.errors import clinician_messages
@@ -136,6 +136,8 @@ def create_app(settings: Settings | None = None) -> FastAPI:
     application.state.registry = registry
     application.state.audit = _open_audit_log(settings)
     application.state.templates = Jinja2Templates(directory=str(resource_dir("templates")))
+    application.state.compacted_assets = static_assets.load_assets()
+    application.include_router(static_assets.router)  # before the mount: these two files are served compacted
     application.mount("/static", StaticFiles(directory=str(resource_dir("static"))), name="static")
     application.include_router(api.router)
     application.include_router(pages.router, dependencies=[Depends(refuse_cross_site)])

@@ -243,6 +243,7 @@ class ModelArtifact(BaseModel):
             _check_curves(self.curves)
         if len(self.provenance.notes) > MAX_NOTES_CHARACTERS:
             raise ValueError(f"provenance.notes is longer than {MAX_NOTES_CHARACTERS} characters")
+        _check_external_validations((self.provenance.model_extra or {}).get("external_validations"))
         seen: set[frozenset[str]] = set()
         for submodel in self.submodels:
             _check_submodel(submodel, names)
@@ -300,6 +301,31 @@ def _check_performance(performance: Performance) -> None:
         raise ValueError("performance.prevalence must lie between 0 and 1")
     if performance.n is not None and performance.events is not None and not 0 <= performance.events <= performance.n:
         raise ValueError("performance.events must lie between 0 and n")
+
+
+def _check_external_validations(records: Any) -> None:
+    """provenance.external_validations, when present: [{"cohort": text, "n": patients, "auc": 0–1 or null}].
+
+    The pages state "externally validated on …" from it, so a malformed record is refused rather than
+    shown half or silently dropped.
+    """
+    if records is None:
+        return
+    if not isinstance(records, list):
+        raise ValueError("provenance.external_validations must be a list")
+    for i, record in enumerate(records):
+        where = f"provenance.external_validations[{i}]"
+        if not isinstance(record, dict) or not set(record) <= {"cohort", "n", "auc"}:
+            raise ValueError(f"{where} must be an object with the keys cohort, n and (optionally) auc")
+        cohort = record.get("cohort")
+        if not isinstance(cohort, str) or not 0 < len(cohort.strip()) <= 200:
+            raise ValueError(f"{where}.cohort must be a name of 1 to 200 characters")
+        n = record.get("n")
+        if isinstance(n, bool) or not isinstance(n, int) or n < 1:
+            raise ValueError(f"{where}.n must be a positive whole number of patients")
+        auc = record.get("auc")
+        if auc is not None and (isinstance(auc, bool) or not _unit_interval(auc)):
+            raise ValueError(f"{where}.auc must lie between 0 and 1 (or be null)")
 
 
 def _check_ranges(predictors: list[PredictorSpec]) -> None:

@@ -8,6 +8,8 @@ bilingual report.
 
 from __future__ import annotations
 
+from app.web.guidance_strings import GUIDANCE
+
 LANGUAGES = ("en", "zh")
 
 STRINGS: dict[str, dict[str, str]] = {
@@ -416,6 +418,8 @@ STRINGS: dict[str, dict[str, str]] = {
         "legend_chance": "随机猜测线（AUC = 0.5）",
     },
 }
+for _language, _strings in GUIDANCE.items():
+    STRINGS[_language].update(_strings)
 
 SOURCE_LABELS = {
     "en": {

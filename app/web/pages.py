@@ -18,6 +18,15 @@ from fastapi.responses import HTMLResponse, Response
 from app.model.predict import Model, NotApplicableError, UnknownFindingError
 from app.web.charts import model_card_charts, nomogram_svg
 from app.web.i18n import SOURCE_LABELS, STRINGS, choose_language, format_number, format_percent, format_risk
+from app.web.interpretation import (
+    applicability_lines,
+    cohort_rate,
+    cohort_sentence,
+    evidence_model_line,
+    frequency_sentence,
+    risk_bar_svg,
+    validation_lines,
+)
 from app.web.results import (
     FormInput,
     PageResult,
@@ -124,6 +133,28 @@ def _common(request: Request, model: Model, lang: str, *, embed: bool) -> dict[s
     }
 
 
+def _interpretation(model: Model, result: PageResult | None, lang: str) -> dict[str, Any] | None:
+    """The number in words and as a picture, beside the cohort's observed rate."""
+    if result is None:
+        return None
+    p = result.prediction
+    rate = cohort_rate(model)
+    return {
+        "frequency": frequency_sentence(p.probability, p.ci95, lang),
+        "bar": risk_bar_svg(p.probability, p.ci95, rate, lang),
+        "cohort": cohort_sentence(rate, lang),
+    }
+
+
+def _about(model: Model, lang: str) -> dict[str, Any]:
+    """Who the model is for (with the artifact's ranges) and where its evidence comes from."""
+    return {
+        "ranges": applicability_lines(model, lang),
+        "model_line": evidence_model_line(model, lang, SOURCE_LABELS[lang][model.source]),
+        "validation": validation_lines(model, lang),
+    }
+
+
 def _context(request: Request, model: Model, lang: str, *, form: FormInput, embed: bool) -> dict[str, Any]:
     """Compute the result once; the templates only display it."""
     findings, errors = (None, {}) if form.is_blank else read_form(form, lang)
@@ -140,6 +171,8 @@ def _context(request: Request, model: Model, lang: str, *, form: FormInput, embe
     if findings is not None:
         values = {name: value for name, value in finding_values(findings).items() if value is not None}
     return {
+        "interpretation": _interpretation(model, result, lang),
+        "about": _about(model, lang),
         **_common(request, model, lang, embed=embed),
         "form": form,
         "errors": errors,

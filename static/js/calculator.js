@@ -239,6 +239,7 @@
 
   /* ---- copy summary ---- */
   function bindResult() {
+    bindKeep();
     var button = document.getElementById("copy-summary");
     var line = document.getElementById("summary-line");
     var status = document.getElementById("copy-status");
@@ -268,6 +269,47 @@
       if (navigator.clipboard && navigator.clipboard.writeText && window.isSecureContext) {
         navigator.clipboard.writeText(text).then(done, select);
       } else { legacy(); }
+    });
+  }
+
+  /* ---- scenario comparison: rows held in this page only (never stored or sent), cleared by New patient ---- */
+  var kept = [];
+  function bindKeep() {
+    var button = document.getElementById("keep-scenario"), data = document.getElementById("result-data");
+    var section = document.getElementById("scenarios");
+    if (!button || !data || !section) { return; }
+    button.hidden = false;
+    button.addEventListener("click", function () {
+      var shown = data.getAttribute("data-shown").split("|");
+      var row = shown.concat([data.getAttribute("data-risk-text"), data.getAttribute("data-ci-text")]);
+      var key = row.join("|"), status = document.getElementById("keep-status");
+      if (kept.indexOf(key) >= 0) { status.textContent = button.getAttribute("data-already"); return; }
+      kept.push(key);
+      var tr = document.createElement("tr");
+      [String(kept.length)].concat(row).forEach(function (value, i) {
+        var td = document.createElement("td");
+        td.textContent = value;
+        if (i === 0 || i > 3) { td.className = "num"; }
+        tr.appendChild(td);
+      });
+      section.querySelector("tbody").appendChild(tr);
+      section.hidden = false;
+      status.textContent = button.getAttribute("data-kept");
+    });
+  }
+  var newPatient = document.getElementById("new-patient");
+  if (newPatient) {
+    newPatient.addEventListener("click", function (event) {
+      event.preventDefault();
+      kept = [];
+      var section = document.getElementById("scenarios");
+      if (section) { section.hidden = true; section.querySelector("tbody").textContent = ""; }
+      FIELDS.forEach(function (name) { setValue(name, ""); });
+      var unknown = document.getElementById("ki67_unknown");
+      if (unknown) { unknown.checked = false; field("ki67_percent").disabled = false; }
+      touched = {};
+      update();
+      field("surface_depression")[0].focus();
     });
   }
 

@@ -120,7 +120,13 @@ def test_every_string_exists_in_both_languages_with_the_same_placeholders():
 SAME_IN_BOTH = {"beta", "e_stats"}
 # Chinese strings without a Chinese character: the language tag, the link to the other language, the
 # full-width separator of the summary line, the label before a full-width colon, and the above.
-NO_HAN_CHARACTER = SAME_IN_BOTH | {"html_lang", "other_language", "summary_separator", "label_colon"}
+NO_HAN_CHARACTER = SAME_IN_BOTH | {
+    "html_lang",
+    "other_language",
+    "summary_separator",
+    "label_colon",
+    "status_external_auc",
+}
 HAN = re.compile(r"[\u4e00-\u9fff]")
 
 

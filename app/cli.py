@@ -183,17 +183,26 @@ def cmd_from_coefficients(args: argparse.Namespace) -> int:
 def cmd_validate(args: argparse.Namespace) -> int:
     import json
 
-    from app.model.artifact import load_artifact, write_atomic
+    from app.model.artifact import load_artifact, write_artifact, write_atomic
     from app.stats.cohort import read_cohort
-    from app.stats.validate import validate_artifact
+    from app.stats.validate import recorded_validation, validate_artifact
     from app.web.reports import render_validation_report, verdict_text
 
     inputs = {"--artifact": args.artifact, "--data": args.data}
+    check_text_arguments({"--cohort-name": args.cohort_name})
+    if bool(args.record) != bool(args.cohort_name):
+        raise UserInputError("--record and --cohort-name go together: name the cohort the record will show.")
     check_inputs(inputs)
-    check_outputs({"--out": args.out, "--json": args.json}, inputs=inputs, force=args.force)
+    check_outputs({"--out": args.out, "--json": args.json, "--record": args.record}, inputs=inputs, force=args.force)
     artifact = load_artifact(args.artifact)
     cohort = read_cohort(args.data)
     result = validate_artifact(artifact=artifact, cohort=cohort)
+    recorded = None
+    if args.record:
+        recorded = recorded_validation(
+            json.loads(Path(args.artifact).read_text(encoding="utf-8")),
+            artifact=artifact, cohort=cohort, cohort_name=args.cohort_name, figures=result["figures"],
+        )  # fmt: skip
     for verdict in result["verdicts"]:
         verdict["text"] = verdict_text(verdict, "en")
     for notice in cohort.notices():
@@ -215,6 +224,9 @@ def cmd_validate(args: argparse.Namespace) -> int:
     if args.out:
         write_atomic(args.out, render_validation_report(result, lang=args.lang).encode("utf-8"), force=args.force)
         _say(f"wrote {args.out}")
+    if recorded is not None:
+        stamped = write_artifact(args.record, recorded, force=args.force)
+        _say(f"wrote {args.record}: {artifact.model_id} recording this validation (sha256 {stamped['sha256'][:16]}…)")
     return EXIT_OK
 
 
@@ -558,6 +570,10 @@ def build_parser() -> argparse.ArgumentParser:
     validate.add_argument("--out", default=None, help="self-contained HTML report")
     validate.add_argument("--json", default=None, help="all figures, curves and verdicts as JSON")
     validate.add_argument("--lang", choices=("en", "zh"), default="en", help="report language (default en)")
+    validate.add_argument(
+        "--record", default=None, help="also write a copy of the artifact that records this external validation"
+    )
+    validate.add_argument("--cohort-name", default=None, help="the validation cohort's name, as pages will show it")
     validate.add_argument("--force", action="store_true", help="replace existing output files")
     validate.set_defaults(handler=cmd_validate)
 

@@ -151,3 +151,46 @@ def test_recalibrate_then_serve_both_models(tmp_path):
     assert ours["model"]["id"] == "ours" and original["model"]["id"] == "rnet-demo-v1"
     assert ours["probability"] < original["probability"]  # the update lowered the risks
     assert "Updated on a local cohort (intercept)" in client.get("/model").text
+
+
+def test_validate_can_record_the_external_validation_in_a_copy_of_the_artifact(tmp_path, capsys):
+    cohort = cohort_from_model(tmp_path, n=400, seed=31)
+    record, figures = tmp_path / "recorded.json", tmp_path / "v.json"
+    args = ["validate", "--artifact", str(DEMO_ARTIFACT), "--data", str(cohort), "--json", str(figures)]
+    assert main([*args, "--record", str(record), "--cohort-name", "  Hospital B,\t2025 "]) == 0
+    validated = json.loads(figures.read_text())["figures"]
+    original, copy = json.loads(DEMO_ARTIFACT.read_text()), json.loads(record.read_text())
+    assert copy["provenance"].pop("external_validations") == [
+        {"cohort": "Hospital B, 2025", "n": 400, "auc": float(f"{validated['auc']:.8g}")}
+    ]
+    assert copy.pop("sha256") != original.pop("sha256")
+    assert copy == original  # nothing else changes: same coefficients, same id
+    from tests.web.conftest import make_client
+
+    page = make_client(artifact=record).get("/").text
+    assert f"Externally validated on Hospital B, 2025 (n = 400, AUC {validated['auc']:.3f})." in page
+
+
+@pytest.mark.parametrize(
+    ("extra", "message"),
+    [
+        (["--record", "R"], "error: --record and --cohort-name go together: name the cohort the record will show."),
+        (
+            ["--cohort-name", "B"],
+            "error: --record and --cohort-name go together: name the cohort the record will show.",
+        ),
+        (
+            ["--record", "R", "--cohort-name", "Development"],
+            "is the cohort model rnet-demo-v1 was fitted (or updated) on; validating on it is not an external "
+            "validation, so nothing is recorded.",
+        ),
+    ],
+)
+def test_validate_records_nothing_it_should_not(tmp_path, capsys, extra, message):
+    from tests.conftest import DEMO_COHORT
+
+    extra = [str(tmp_path / "r.json") if value == "R" else value for value in extra]
+    args = ["validate", "--artifact", str(DEMO_ARTIFACT), "--data", str(DEMO_COHORT)]
+    assert main([*args, *extra]) == 2
+    assert message in capsys.readouterr().err
+    assert not (tmp_path / "r.json").exists()

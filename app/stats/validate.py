@@ -211,3 +211,28 @@ def validate_artifact(*, artifact: ModelArtifact, cohort: Cohort) -> dict[str, A
         "verdicts": _verdicts(figures, development_auc, events, int(y.size) - events, data.out_of_range)
         + [_updating_verdict(updating)],
     }
+
+
+def recorded_validation(
+    artifact_json: dict[str, Any], *, artifact: ModelArtifact, cohort: Cohort, cohort_name: str, figures: dict[str, Any]
+) -> dict[str, Any]:
+    """The artifact, unchanged but for one more entry in provenance.external_validations (digest to be restamped).
+
+    The calculator's evidence block then says "externally validated on <cohort> (n, AUC)".  Refused when
+    the cohort is the very file the model was fitted or updated on: that is not an external validation.
+    """
+    name = " ".join(cohort_name.split())
+    if not 0 < len(name) <= 200:
+        raise StatisticalError("--cohort-name must be 1 to 200 characters: the name the pages will show.")
+    if artifact.provenance.data_sha256 is not None and artifact.provenance.data_sha256 == cohort.source_sha256:
+        raise StatisticalError(
+            f"{cohort.source_name} is the cohort model {artifact.model_id} was fitted (or updated) on; "
+            "validating on it is not an external validation, so nothing is recorded."
+        )
+    data = {key: value for key, value in artifact_json.items() if key != "sha256"}
+    provenance = dict(data["provenance"])
+    records = list(provenance.get("external_validations") or [])
+    records.append({"cohort": name, "n": int(figures["n"]), "auc": figures["auc"]})
+    provenance["external_validations"] = records
+    data["provenance"] = provenance
+    return data

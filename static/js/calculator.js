@@ -331,7 +331,7 @@
   }
   function resultMessage(data) {
     var lo = numberOrNull(data, "data-ci-lo"), hi = numberOrNull(data, "data-ci-hi");
-    var summary = document.getElementById("summary-line");
+    var summary = document.getElementById("summary-line"), frequency = document.querySelector("#result .frequency");
     return {
       type: "rnet:result",
       findings: {
@@ -345,6 +345,7 @@
       extrapolation: data.getAttribute("data-extrapolation") === "true",
       notice: data.getAttribute("data-notice") || null,
       summary: summary ? summary.textContent.replace(/\s+/g, " ").trim() : null,
+      interpretation: frequency ? frequency.textContent : null,
       model: modelInfo()
     };
   }

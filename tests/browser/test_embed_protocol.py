@@ -73,6 +73,8 @@ def test_ready_result_invalid_cleared_and_resize(hosted):
     assert result["applicable"] is True and result["extrapolation"] is False
     assert result["model"] == model
     assert "Ki-67 7 %" in result["summary"] and "CgA Negative" in result["summary"]
+    count_of_100 = round(100 * expected["probability"])  # not at a .5 boundary for these findings
+    assert result["interpretation"].startswith(f"About {count_of_100} of 100 lesions with these findings ")
     assert "demonstration model" in result["notice"]  # the caveat travels with the number
     frame = calculator_frame(page)
     assert frame.input_value("#ki67_percent") == "7" and frame.is_checked('input[name=cga_positive][value="0"]')
@@ -121,6 +123,7 @@ def test_a_g3_lesion_is_reported_without_a_risk_and_the_user_in_the_frame_too(ho
     page = open_host("?surface_depression=1&ki67_percent=30&cga_positive=1")
     result = next_of(page, "rnet:result", 0)
     assert result["applicable"] is False and result["probability"] is None and result["ci95"] is None
+    assert result["interpretation"] is None  # no number, no sentence about one
     assert "G3" in result["notice"] and result["findings"]["ki67_percent"] == 30
     count = len(received(page))
     frame = calculator_frame(page)

@@ -21,7 +21,7 @@ HAN_CHARACTER = re.compile(f"[{HAN}]")
 ABBREVIATIONS = frozenset({
     "Ki", "CgA", "Syn", "NET", "AUC", "ROC", "CI", "SD", "OR", "LVI", "PNI", "EMR", "ESD", "EFR", "WHO",
     "TRIPOD", "BMJ", "DFBETAS", "SHA", "UTC", "JSON", "API", "HTTP", "OpenAPI", "FHIR", "mm", "cm",
-    "Ctrl",  # the key's label
+    "CITL", "ICI", "Ctrl",  # calibration-in-the-large, integrated calibration index; the key's label
 })  # fmt: skip
 # Methods named after their authors, and statistical terms, as Chinese statistics texts write them.
 METHOD_NAMES = frozenset({
@@ -35,10 +35,10 @@ JSON_LITERALS = frozenset({"true", "false", "null"})
 SOFTWARE = frozenset({"python", "numpy", "scipy", "statsmodels"})
 ALLOWED_WORDS = ABBREVIATIONS | METHOD_NAMES | JSON_LITERALS | SOFTWARE
 
-# Whole tokens that stay as written: file names, digests (whole or cut short), commands, model ids,
-# R functions and the study's article id.
+# Whole tokens that stay as written: commands in backticks, file names, digests (whole or cut short),
+# commands, model ids, R functions and the study's article id.
 ALLOWED_TOKENS = re.compile(
-    r"[\w.-]+\.(?:csv|json|html)|\b[0-9a-f]{12,64}\b|rnet-calculator|rnet simulate|wilcox\.test"
+    r"`[^`]*`|[\w.-]+\.(?:csv|json|html|md)|\b[0-9a-f]{12,64}\b|rnet-calculator|rnet simulate|wilcox\.test"
     r"|\brnet-[\w.-]*v\d+\b|\bNJ\d+\b"
 )
 LATIN_WORD = re.compile(r"[A-Za-z]{2,}")

@@ -189,3 +189,24 @@ def test_the_chinese_nomogram_writes_units_in_full_width_brackets():
 def test_punctuation_strings_are_full_width_in_chinese(key):
     assert not set(",.;:()") & set(STRINGS["zh"][key].replace("{", "").replace("}", ""))
     assert set(STRINGS["en"][key]) & set(",.:()")
+
+
+def test_the_validation_reports_selection_reads_in_chinese():
+    """`rnet validate --lang zh` says which rows it analysed in Chinese, from the statistics' own sentence."""
+    import numpy as np
+
+    from app.stats.cohort import CompleteCase
+    from app.web.reports import selection_text
+
+    some = CompleteCase(
+        columns={}, row_numbers=np.arange(198), n_total=213,
+        missing_by_column={"ki67_percent": 3, "cga_positive": 0}, excluded_by_rule={"tumour diameter over 20 mm": 12},
+    ).describe()  # fmt: skip
+    assert selection_text(some, "zh") == "纳入 213 行中的 198 行；排除：Ki-67 指数缺失 3 例；肿瘤直径 >20 mm 12 例"
+    every = CompleteCase(columns={}, row_numbers=np.arange(213), n_total=213, missing_by_column={}).describe()
+    assert selection_text(every, "zh") == "全部 213 行均纳入分析"
+    assert (
+        selection_text(some, "en")
+        == some
+        == "198 of 213 rows used; left out: 3 missing ki67_percent; 12 tumour diameter over 20 mm"
+    )

@@ -484,7 +484,7 @@ STRINGS: dict[str, dict[str, str]] = {
         "artifact_title_demo": "直径≤20 mm 的直肠神经内分泌肿瘤：内镜切除为非治愈性切除（非R0或LVI/PNI）的风险",
         "artifact_notes_demo": "合成数据演示模型：基于模拟患者拟合，并非研究数据。不得用于临床。",
         "artifact_reference_study": "直径≤20 mm 直肠神经内分泌肿瘤内镜非治愈性切除的危险因素（苏州两家医院，2013–2023 年，n = 213）。《中华消化内镜杂志》，文章编号 NJ240221。",
-        "artifact_influence_rule": "Cook 距离 > 4/n 或任一 |DFBETAS| > 2/√n（Belsley、Kuh 与 Welsch）",
+        "artifact_influence_rule": "Belsley、Kuh 与 Welsch 标准：Cook 距离 > 4/n 或任一 |DFBETAS| > 2/√n",
     },
 }
 

@@ -240,3 +240,35 @@ def test_every_chinese_string_is_chinese_with_chinese_punctuation():
     }
     assert found == {}
     assert english_words("所见 (see the notes)") == ["see", "the", "notes"]
+
+
+def _language_of(element) -> str | None:
+    node = element
+    while node is not None:
+        if node.get("lang"):
+            return node.get("lang")
+        node = node.parent
+    return None
+
+
+def test_another_artifacts_english_prose_is_marked_as_english_on_the_chinese_model_card(tmp_path):
+    """A hospital's own artifact (here one built from published coefficients) has notes and a title
+    this project cannot translate: they are shown as written, inside an element marked lang="en",
+    and everything around them is Chinese."""
+    import json
+
+    from app.cli import main
+    from tests.chinese_text import visible_texts
+    from tests.stats.test_published import SPEC
+
+    spec = tmp_path / "spec.json"
+    spec.write_text(json.dumps(SPEC))
+    out = tmp_path / "p.json"
+    assert main(["from-coefficients", str(spec), "--out", str(out)]) == 0
+    page = parse_html(make_client(artifact=out).get("/model?lang=zh").text)
+    model_id = SPEC["model_id"]  # an identifier, like rnet-demo-v1
+    english = [(e, text) for e, text in visible_texts(page) if english_words(text.replace(model_id, ""))]
+    assert english, "the published artifact's notes are English prose"
+    assert {_language_of(element) for element, _ in english} == {"en"}
+    marked = [e for e in select(page, attrs={"lang": "en"}) if e.tag != "a"]
+    assert {e.tag for e in marked} <= {"span", "dd", "p"} and len(marked) >= 2

@@ -272,3 +272,43 @@ def test_another_artifacts_english_prose_is_marked_as_english_on_the_chinese_mod
     assert {_language_of(element) for element, _ in english} == {"en"}
     marked = [e for e in select(page, attrs={"lang": "en"}) if e.tag != "a"]
     assert {e.tag for e in marked} <= {"span", "dd", "p"} and len(marked) >= 2
+
+
+UPDATE_METHODS = {  # written out; recalibrate's methods, and "original" when closed testing keeps the model
+    "original": ("no update: the original coefficients are kept", "未更新：保留原回归系数"),
+    "intercept": ("recalibration in the large (new intercept)", "整体校准（重新估计截距）"),
+    "logistic": (
+        "logistic recalibration (new intercept and calibration slope)",
+        "logistic 再校准（重新估计截距与校准斜率）",
+    ),
+    "refit": ("full refit of all coefficients on the local cohort", "在本地队列中重新拟合全部系数"),
+}
+
+
+def test_every_update_method_is_named_in_both_languages():
+    from app.stats.recalibrate import METHODS
+
+    assert set(METHODS) - {"auto"} | {"original"} == set(UPDATE_METHODS)
+    for method, (english, chinese) in UPDATE_METHODS.items():
+        assert (STRINGS["en"][f"update_method_{method}"], STRINGS["zh"][f"update_method_{method}"]) == (
+            english,
+            chinese,
+        )
+
+
+def test_a_recalibrated_models_card_says_how_it_was_updated_in_chinese(tmp_path):
+    from app.cli import main
+    from tests.chinese_text import visible_texts
+    from tests.stats.test_validate import cohort_from_model
+
+    cohort = cohort_from_model(tmp_path, n=400, seed=24, intercept_shift=-1.0)
+    out = tmp_path / "ours.json"
+    command = ["recalibrate", "--artifact", str(DEMO_ARTIFACT), "--data", str(cohort), "--out", str(out)]
+    assert main([*command, "--method", "intercept", "--model-id", "ours"]) == 0
+    page = parse_html(make_client(artifact=out).get("/model?lang=zh").text)
+    assert "已在本地队列中更新，更新方式为整体校准（重新估计截距）；所示性能为同一队列上的表观值，并非独立验证。" in text_of(
+        page
+    )
+    # Only the notes, which recalibrate writes in English around the parent's notes, stay English, marked so.
+    english = [(e, text) for e, text in visible_texts(page) if english_words(text.replace("ours", ""))]
+    assert [(_language_of(e), e.tag) for e, _ in english] == [("en", "dd")]

@@ -306,8 +306,9 @@ def test_a_recalibrated_models_card_says_how_it_was_updated_in_chinese(tmp_path)
     command = ["recalibrate", "--artifact", str(DEMO_ARTIFACT), "--data", str(cohort), "--out", str(out)]
     assert main([*command, "--method", "intercept", "--model-id", "ours"]) == 0
     page = parse_html(make_client(artifact=out).get("/model?lang=zh").text)
-    assert "已在本地队列中更新，更新方式为整体校准（重新估计截距）；所示性能为同一队列上的表观值，并非独立验证。" in text_of(
-        page
+    assert (
+        "已在本地队列中更新，更新方式为整体校准（重新估计截距）；所示性能为同一队列上的表观值，并非独立验证。"
+        in text_of(page)
     )
     # Only the notes, which recalibrate writes in English around the parent's notes, stay English, marked so.
     english = [(e, text) for e, text in visible_texts(page) if english_words(text.replace("ours", ""))]

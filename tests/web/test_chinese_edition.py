@@ -117,9 +117,8 @@ def test_the_chinese_model_card_shows_the_artifacts_prose_in_chinese():
     assert "《中华消化内镜杂志》，文章编号 NJ240221。" in text_of(page)
     assert "χ² 4.06，自由度 8，P 0.852（结果依赖分组方式，请结合校准曲线解读）" in text_of(page)
     assert "模拟数据演示（synthetic-demo）" in text_of(page)
-    assert "强影响患者（Belsley、Kuh 与 Welsch 标准：Cook 距离 > 4/n 或任一 |DFBETAS| > 2/√n）：共 38 例；" in text_of(
-        page
-    )
+    influence = "强影响患者（Belsley、Kuh 与 Welsch 标准：Cook 距离 > 4/n 或任一 |DFBETAS| > 2/√n）：共 38 例；"
+    assert influence + "影响最大的是建模数据文件中的第 140、105、97、173、45 行。" in text_of(page)
     assert select(page, attrs={"lang": "en"}) == [select_one(page, "a", {"lang": "en"})]
 
 

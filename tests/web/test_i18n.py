@@ -122,7 +122,7 @@ SAME_IN_BOTH = {"beta", "e_stats"}
 # full-width separator of the summary line, the label before a full-width colon, and the above.
 NO_HAN_CHARACTER = SAME_IN_BOTH | {"html_lang", "other_language", "summary_separator", "label_colon"}
 # and the full-width punctuation around a placeholder (a full stop, brackets, a comma).
-NO_HAN_CHARACTER |= {"stop", "parenthetical", "axis_unit", "marker_valuetext"}
+NO_HAN_CHARACTER |= {"stop", "parenthetical", "axis_unit", "marker_valuetext", "list_separator"}
 HAN = re.compile(r"[\u4e00-\u9fff]")
 
 
@@ -300,7 +300,9 @@ def test_the_chinese_calculator_shows_its_chinese_strings(client):
 
 
 # Strings that are punctuation around placeholders: nothing in them could be English prose.
-PUNCTUATION_ONLY = {"stop", "parenthetical", "axis_unit", "marker_valuetext", "label_colon", "summary_separator"}
+PUNCTUATION_ONLY = {
+    "stop", "parenthetical", "axis_unit", "marker_valuetext", "label_colon", "summary_separator", "list_separator",
+}  # fmt: skip
 
 
 def test_almost_every_english_string_is_checked_on_the_chinese_pages():

@@ -1,3 +1,3 @@
-"""R-NET non-R0 risk calculator: statistics pipeline and web calculator."""
+"""R-NET non-curative resection risk calculator: statistics pipeline and web calculator."""
 
 __version__ = "0.1.0"

@@ -150,7 +150,7 @@ def test_recalibrate_then_serve_both_models(tmp_path):
     original = client.post("/api/v1/models/rnet-demo-v1/predict", json=body).json()
     assert ours["model"]["id"] == "ours" and original["model"]["id"] == "rnet-demo-v1"
     assert ours["probability"] < original["probability"]  # the update lowered the risks
-    assert "Updated on a local cohort (intercept)" in client.get("/model").text
+    assert "Updated on a local cohort by recalibration in the large (new intercept);" in client.get("/model").text
 
 
 def test_validate_can_record_the_external_validation_in_a_copy_of_the_artifact(tmp_path, capsys):

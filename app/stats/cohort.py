@@ -83,7 +83,7 @@ COLUMNS: dict[str, ColumnSpec] = {
         _spec("syn_positive", "binary", "Synaptophysin positive"),
         _spec("intraop_bleeding", "binary", "Intraoperative bleeding"),
         _spec("postop_bleeding", "binary", "Postoperative bleeding"),
-        _spec("non_curative_resection", "binary", "Non-curative (non-R0) resection"),
+        _spec("non_curative_resection", "binary", "Non-curative resection (non-R0 or LVI/PNI)"),
         _spec("procedure_time_min", "number", "Procedure time", 0, None, unit="min"),
         _spec("hospital_stay_days", "number", "Hospital stay", 0, None, unit="days"),
         _spec("cost_cny", "number", "Cost", 0, None, unit="CNY"),

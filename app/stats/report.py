@@ -55,7 +55,7 @@ METHODS_NAMES = {
 TRIPOD_ITEMS = (
     ("5a", "Source of data and study dates", True),
     ("5b", "Participants: eligibility (≤20 mm; size groups)", True),
-    ("6a", "Outcome definition (non-curative, non-R0 resection)", True),
+    ("6a", "Outcome definition (non-curative resection: non-R0 or LVI/PNI)", True),
     ("7a", "Predictors: definition", True),
     ("8", "Sample size: patients and events", True),
     ("9", "Missing data: how handled (complete case, counts per variable)", True),

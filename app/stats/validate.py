@@ -57,7 +57,7 @@ def prepare(artifact: ModelArtifact, cohort: Cohort) -> ValidationData:
     if events == 0 or events == y.size:
         raise CohortError(
             f"{cohort.source_name}: all {y.size} patients have {OUTCOME} = {int(y[0])}; validation needs both "
-            "curative and non-curative resections. Check that the outcome is coded 1 = non-curative (non-R0)."
+            "curative and non-curative resections. Check that the outcome is coded 1 = non-curative resection (non-R0 or LVI/PNI)."
         )
     check_event_counts(y, what=f"the cohort {cohort.source_name}")
     x = np.column_stack([selection.columns[n] for n in names])

@@ -9,10 +9,14 @@ from fastapi.responses import JSONResponse
 
 import app as package
 from app.model.predict import Model, NotApplicableError, OutsideApplicability, UnknownFindingError
+from app.web.i18n import STRINGS
 from app.web.schemas import ErrorResponse, ModelIdentity, PatientFindings, RiskPrediction
 from app.web.strict_json import StrictJSONRoute
 
 router = APIRouter(route_class=StrictJSONRoute)
+
+# The OpenAPI summaries come from the string table, so that /docs can show each in the page's
+# language: the key is "api_summary_" + the endpoint function's name; the schema stays English.
 
 DEMONSTRATION_NOTICE = (
     "Demonstration model fitted on synthetic patients, not on the study's data: not for clinical decisions."
@@ -103,7 +107,7 @@ def _model(request: Request, model_id: str | None = None) -> Model:
     "/api/v1/predict",
     response_model=RiskPrediction,
     responses={422: {"model": ErrorResponse, "description": "A finding is missing, malformed or out of range."}},
-    summary="Predicted risk of non-curative resection for one lesion",
+    summary=STRINGS["en"]["api_summary_predict"],
 )
 def predict(findings: PatientFindings, request: Request) -> Response:
     return _answer(request, _model(request), findings)
@@ -156,20 +160,20 @@ def model_public(model: Model) -> dict[str, Any]:
         404: {"model": ErrorResponse, "description": "No model with this id on this server."},
         422: {"model": ErrorResponse, "description": "A finding is missing, malformed or out of range."},
     },
-    summary="Predicted risk from a named model (when several are served)",
+    summary=STRINGS["en"]["api_summary_predict_with"],
 )
 def predict_with(model_id: str, findings: PatientFindings, request: Request) -> Response:
     return _answer(request, _model(request, model_id), findings)
 
 
-@router.get("/api/v1/model", summary="The default model's public metadata")
+@router.get("/api/v1/model", summary=STRINGS["en"]["api_summary_model_metadata"])
 def model_metadata(request: Request, response: Response) -> dict[str, Any]:
     model = _model(request)
     identify(response, model)
     return model_public(model)
 
 
-@router.get("/api/v1/models", summary="The models this server answers with")
+@router.get("/api/v1/models", summary=STRINGS["en"]["api_summary_models"])
 def models(request: Request) -> dict[str, Any]:
     registry = request.app.state.registry
     return {
@@ -183,19 +187,19 @@ def models(request: Request) -> dict[str, Any]:
 
 @router.get(
     "/api/v1/models/{model_id}",
-    summary="A named model's public metadata",
+    summary=STRINGS["en"]["api_summary_named_model_metadata"],
     responses={404: {"model": ErrorResponse, "description": "No model with this id on this server."}},
 )
 def named_model_metadata(model_id: str, request: Request) -> dict[str, Any]:
     return model_public(_model(request, model_id))
 
 
-@router.get("/healthz", summary="The process is up")
+@router.get("/healthz", summary=STRINGS["en"]["api_summary_healthz"])
 def healthz() -> dict[str, str]:
     return {"status": "ok"}
 
 
-@router.get("/readyz", summary="The model artifact is verified and loaded")
+@router.get("/readyz", summary=STRINGS["en"]["api_summary_readyz"])
 def readyz(request: Request) -> dict[str, Any]:
     registry = request.app.state.registry
     return {"status": "ready", "models": {mid: m.sha256 for mid, m in registry.models.items()}}

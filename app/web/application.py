@@ -121,10 +121,11 @@ def create_app(settings: Settings | None = None) -> FastAPI:
     _configure_logging(settings.log_level)
     registry = load_registry(settings)
     application = FastAPI(
-        title="R-NET non-R0 risk calculator API",
+        title="R-NET non-curative resection risk calculator API",
         version=package.__version__,
         description=(
-            "Predicted risk of non-curative (non-R0) endoscopic resection of rectal neuroendocrine tumours ≤20 mm "
+            "Predicted risk of non-curative resection (non-R0 or LVI/PNI) at endoscopic resection of rectal "
+            "neuroendocrine tumours ≤20 mm "
             "from surface depression, Ki-67 and CgA. Answers from a demonstration model say so in `model.demonstration` "
             "and `notice`."
         ),

@@ -64,6 +64,12 @@ GUIDANCE: dict[str, dict[str, str]] = {
         "status_external": "Externally validated on {cohort} (n = {n}{auc}).",
         "status_external_auc": ", AUC {auc}",
         "evidence_card": "Model card: performance, curves and limitations",
+        "validation_heading": "Validation",
+        "limitations_external": (
+            "Complete-case development data; externally validated only on the cohorts listed under Validation; "
+            "Ki-67 is modelled as linear on the logit scale; risks for values outside the development range are "
+            "extrapolations; the study's full text and coefficients were not available."
+        ),
         "scenarios_heading": "Compared scenarios",
         "scenarios_help": "Kept only in this page: nothing is stored or sent. New patient clears it.",
         "keep_scenario": "Keep for comparison",
@@ -101,7 +107,7 @@ GUIDANCE: dict[str, dict[str, str]] = {
         "evidence_heading": "证据",
         "evidence_study": (
             "研究：苏州两家医院（苏州大学附属第一医院、苏州市第九人民医院），2013–2023年，n = 213；"
-            "《中华消化内镜杂志》，文章编号NJ240221。研究报告AUC为0.766（95%置信区间0.696–0.837），未公布回归系数。"
+            "《中华消化内镜杂志》，文章编号 NJ240221。研究报告AUC为0.766（95%置信区间0.696–0.837），未公布回归系数。"
         ),
         "evidence_model": "本模型：{source}，{model_id}，创建于{date}。",
         "status_demo": "验证：未在患者中验证；仅在模拟队列中进行内部验证（bootstrap，B = {b}）。",
@@ -112,6 +118,11 @@ GUIDANCE: dict[str, dict[str, str]] = {
         "status_external": "外部验证：{cohort}（n = {n}{auc}）。",
         "status_external_auc": "，AUC {auc}",
         "evidence_card": "模型说明：性能、曲线和局限性",
+        "validation_heading": "验证",
+        "limitations_external": (
+            "建模数据为完整病例分析；仅在“验证”部分所列队列中进行了外部验证；Ki-67 在 logit 尺度上按线性处理；"
+            "超出建模范围的取值为外推；未能获得该研究全文及回归系数。"
+        ),
         "scenarios_heading": "方案比较",
         "scenarios_help": "仅保存在本页面中：不存储、不发送。点击“新患者”即清空。",
         "keep_scenario": "保留以比较",

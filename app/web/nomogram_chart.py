@@ -224,7 +224,7 @@ def _draw(
     for axis in geometry.axes:
         spec = specs[axis.name]
         label = text.get(axis.name, spec.label)
-        d.title(label + (f" ({spec.unit})" if spec.unit else ""))
+        d.title(text["axis_unit"].format(label=label, unit=spec.unit) if spec.unit else label)  # （%） in Chinese
         d.y += MARKER_R + 7
         y = d.y
         to_points = geometry.points_per_logit
@@ -264,11 +264,14 @@ def _draw(
                 else geometry.points_per_logit * (axis.beta * value - axis.min_contribution)
             )
             unit_value = f"{value:g} %" if spec.unit == "%" else _value_label(axis.name, axis.kind, value, lang)
+            valuetext = text["marker_valuetext"].format(
+                value=unit_value, points=f"{points:.1f}", unit=text["points_unit"]
+            )
             d.parts.append(
                 f'<circle class="marker{" beyond" if note else ""}" data-k="m-{escape(axis.name)}" cx="{_fmt(mx)}" '
                 f'cy="{_fmt(y)}" r="{MARKER_R}" tabindex="0" role="slider" aria-label="{escape(label)}" '
                 f'aria-valuemin="{allowed[0]:g}" aria-valuemax="{allowed[1]:g}" aria-valuenow="{value:g}" '
-                f'aria-valuetext="{escape(unit_value)}, {points:.1f} {escape(text["points_unit"])}"/>'
+                f'aria-valuetext="{escape(valuetext)}"/>'
             )
         if axis.kind == "continuous":
             d.y += TICK_SIZE + 6

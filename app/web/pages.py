@@ -9,6 +9,7 @@ the script can never disagree.
 
 from __future__ import annotations
 
+from functools import partial
 from typing import Any
 from urllib.parse import parse_qsl, urlencode
 
@@ -16,6 +17,7 @@ from fastapi import APIRouter, Request
 from fastapi.responses import HTMLResponse, Response
 
 from app.model.predict import Model, NotApplicableError, UnknownFindingError
+from app.web.artifact_text import artifact_prose
 from app.web.charts import model_card_charts, nomogram_svg
 from app.web.i18n import SOURCE_LABELS, STRINGS, choose_language, format_number, format_percent, format_risk
 from app.web.interpretation import (
@@ -264,6 +266,8 @@ def model_card(request: Request) -> Response:
         "charts": model_card_charts(model, lang),
         "perf": model.artifact.performance,
         "extra": model.artifact.performance.model_extra or {},
+        "prose": partial(artifact_prose, lang=lang),  # the artifact's English prose in the page's language
+        "validation": validation_lines(model, lang),
     }
     return _render(request, "model.html", context)
 
@@ -273,11 +277,14 @@ def api_docs(request: Request) -> Response:
     """The API reference, rendered from the OpenAPI schema on the server (no CDN assets)."""
     lang = _language(request)
     schema = request.app.openapi()
+    # Each operation's summary in the page's language: api.py takes the English summaries from the
+    # "api_summary_…" strings, so the English text names its key; one without a key stays English.
+    summary_keys = {text: key for key, text in STRINGS["en"].items() if key.startswith("api_summary_")}
     endpoints = [
         {
             "method": method.upper(),
             "path": path,
-            "summary": op.get("summary", ""),
+            "summary": STRINGS[lang].get(summary_keys.get(op.get("summary", ""), ""), op.get("summary", "")),
             "responses": sorted(op.get("responses", {})),
         }
         for path, item in schema["paths"].items()

@@ -9,7 +9,7 @@ from jinja2 import Environment, FileSystemLoader, select_autoescape
 
 from app.resources import resource_dir
 from app.web.charts import curve_charts
-from app.web.i18n import STRINGS, format_number, format_percent
+from app.web.i18n import SOURCE_LABELS, STRINGS, format_number, format_percent
 from app.web.report_strings import (
     ERROR_UNKNOWN_ZH,
     ERRORS_ZH,
@@ -47,6 +47,8 @@ def render_validation_report(result: dict[str, Any], *, lang: str) -> str:
         result=result,
         f=result["figures"],
         verdicts=[verdict_text(v, lang) for v in result["verdicts"]],
+        selection=selection_text(result["cohort"]["selection"], lang),
+        source_label=SOURCE_LABELS[lang].get(result["model"]["source"], result["model"]["source"]),
         charts=curve_charts(result["curves"], lang, prevalence=result["figures"]["prevalence"]),
         stylesheet=stylesheet,
         pct=format_percent,
@@ -107,6 +109,37 @@ def error_reason(error: str, lang: str) -> str:
         if match:
             return template.format(*match.groups(), names=names)
     return ERROR_UNKNOWN_ZH
+
+
+# app.stats.cohort.CompleteCase.describe's sentence, part by part.
+_ALL_USED = re.compile(r"all (\d+) rows used")
+_SOME_USED = re.compile(r"(\d+) of (\d+) rows used; left out: (.*)")
+_MISSING = re.compile(r"(\d+) missing (\w+)")
+_TOO_LARGE = re.compile(r"(\d+) tumour diameter over ([\d.]+) mm")
+
+
+def selection_text(note: str, lang: str) -> str:
+    """Which rows were analysed (the statistics layer's English sentence) in `lang`.
+
+    A part the patterns do not know is kept in English, and the test of the Chinese validation
+    report (tests/web/test_outcome_term.py) fails on it.
+    """
+    if lang == "en":
+        return note
+    if match := _ALL_USED.fullmatch(note):
+        return f"全部 {match[1]} 行均纳入分析"
+    match = _SOME_USED.fullmatch(note)
+    if match is None:
+        return note
+    parts = []
+    for part in match[3].split("; "):
+        if missing := _MISSING.fullmatch(part):
+            parts.append(f"{variable_name(missing[2], lang)}缺失 {missing[1]} 例")
+        elif large := _TOO_LARGE.fullmatch(part):
+            parts.append(f"肿瘤直径 >{large[2]} mm {large[1]} 例")
+        else:
+            parts.append(part)
+    return f"纳入 {match[2]} 行中的 {match[1]} 行；排除：" + "；".join(parts)
 
 
 def phrase(text: str, lang: str) -> str:

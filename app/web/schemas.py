@@ -6,6 +6,8 @@ import math
 
 from pydantic import BaseModel, ConfigDict, Field, StrictBool, field_validator
 
+from app.web.i18n import STRINGS
+
 
 class PatientFindings(BaseModel):
     """The three findings of one lesion.  All keys are required: a finding left out is never assumed absent.
@@ -24,16 +26,14 @@ class PatientFindings(BaseModel):
         },
     )
 
-    surface_depression: StrictBool = Field(description="Central or surface depression seen at endoscopy (true/false).")
+    surface_depression: StrictBool = Field(description=STRINGS["en"]["api_field_surface_depression"])
     ki67_percent: float | None = Field(
         ge=0,
         le=100,
-        description="Ki-67 labelling index of the biopsy, percent of tumour cells, 0 to 100; null if not yet known.",
+        description=STRINGS["en"]["api_field_ki67_percent"],
         allow_inf_nan=False,
     )
-    cga_positive: StrictBool | None = Field(
-        description="Chromogranin A immunostaining positive (true/false); null if not yet known."
-    )
+    cga_positive: StrictBool | None = Field(description=STRINGS["en"]["api_field_cga_positive"])
 
     @field_validator("ki67_percent", mode="before")
     @classmethod
@@ -56,7 +56,7 @@ class ModelIdentity(BaseModel):
 
 
 class RiskPrediction(BaseModel):
-    """Predicted risk of non-curative resection with its delta-method 95 % CI.
+    """Predicted risk of non-curative resection (non-R0 or LVI/PNI) with its delta-method 95 % CI.
 
     When a finding lies outside the population the model was developed for (e.g. Ki-67 above
     20 %, grade G3), `applicable` is false, `reason` says why, and no risk is given: `probability`,
@@ -65,7 +65,10 @@ class RiskPrediction(BaseModel):
 
     applicable: bool = Field(description="False when the findings are outside the population the model applies to.")
     reason: str | None = Field(description="Why no risk is given (when applicable is false), else null.")
-    probability: float | None = Field(description="Predicted risk, 0 to 1 (exact; pages show > 99 % and < 1 %).")
+    probability: float | None = Field(
+        description="Predicted risk of non-curative resection (non-R0 or LVI/PNI), 0 to 1 (exact; pages show "
+        "> 99 % and < 1 %)."
+    )
     ci95: tuple[float, float] | None = Field(description="95 % CI of the risk (delta method on the logit scale).")
     linear_predictor: float | None
     points: dict[str, float] | None = Field(description="Nomogram points of each finding.")

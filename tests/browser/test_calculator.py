@@ -182,7 +182,7 @@ def test_copy_summary_puts_one_line_on_the_clipboard(browser_context_factory, se
     assert_stamped_now(copied)
     # The caveat of a demonstration model; and the risk (99.7 % by the API) is not written as a certainty.
     assert "demonstration model" in copied
-    assert answer["probability"] > 0.99 and copied.startswith("R-NET non-R0 risk: > 99 % (95 % CI ")
+    assert answer["probability"] > 0.99 and copied.startswith("R-NET non-curative resection risk: > 99 % (95 % CI ")
     # Word for word the line the server renders for the same findings (the no-JavaScript page), time aside.
     form = urllib.parse.urlencode({"surface_depression": "1", "ki67_percent": "20", "cga_positive": "1"}).encode()
     with urllib.request.urlopen(urllib.request.Request(server.url + "/", data=form)) as response:

@@ -93,7 +93,7 @@ def test_an_extreme_risk_reads_above_99_on_the_page_and_in_the_summary(client):
     ci = text_of(select_one(page, cls="ci"))
     assert ci.endswith("– > 99 %") and "100.0" not in ci
     summary = text_of(by_id(page, "summary-text"))
-    assert summary.startswith("R-NET non-R0 risk: > 99 % (95 % CI ") and "100.0" not in summary
+    assert summary.startswith("R-NET non-curative resection risk: > 99 % (95 % CI ") and "100.0" not in summary
 
 
 def test_a_value_below_a_bound_is_read_as_half_of_it_and_says_so(client):

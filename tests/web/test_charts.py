@@ -80,7 +80,7 @@ def test_nomogram_escapes_its_labels(monkeypatch):
         labels = select(drawing, "text", cls="axis-label")
         assert [label.text for label in labels] == [
             "Points", "Surface depression", "Ki-67 " + NASTY + " (%)", "Chromogranin A (CgA)", "Total " + NASTY,
-            "Risk of non-R0 resection",
+            "Risk of non-curative resection",
         ]  # fmt: skip
         for label in labels:
             assert_plain_text(label, label.text)
@@ -177,16 +177,17 @@ def test_slider_value_texts_match_the_points_table_with_units(lang):
     values = {"surface_depression": 1.0, "ki67_percent": 4.5, "cga_positive": 0.0}
     prediction = DEMO.predict(values)
     unit = STRINGS[lang]["points_unit"]
+    comma = {"en": ", ", "zh": "，"}[lang]  # written out: a Chinese comma in Chinese text
     for drawing in drawings_for(values, lang):
         texts = {
             m.get("data-k"): m.get("aria-valuetext") for m in select(drawing, "circle", cls="marker") if m.get("role")
         }
-        assert texts["m-ki67_percent"] == f"4.5 %, {prediction.points['ki67_percent']:.1f} {unit}"
+        assert texts["m-ki67_percent"] == f"4.5 %{comma}{prediction.points['ki67_percent']:.1f} {unit}"
         assert (
             texts["m-surface_depression"]
-            == f"{STRINGS[lang]['yes']}, {prediction.points['surface_depression']:.1f} {unit}"
+            == f"{STRINGS[lang]['yes']}{comma}{prediction.points['surface_depression']:.1f} {unit}"
         )
-        assert texts["m-cga_positive"] == f"{STRINGS[lang]['negative']}, 0.0 {unit}"
+        assert texts["m-cga_positive"] == f"{STRINGS[lang]['negative']}{comma}0.0 {unit}"
         groups = select(drawing, "g", cls="tick-label")
         assert len(groups) == 6 and all(g.get("aria-hidden") == "true" for g in groups)  # points, 3 axes, total, risk
 

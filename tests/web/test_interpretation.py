@@ -188,7 +188,7 @@ def test_eligibility_and_evidence_of_the_shipped_demo_in_both_languages(client):
     ranges, validation, evidence, link = about_text(client, "/?lang=zh")
     assert ranges == ["Ki-67 指数：适用范围0–20 %（开发数据范围0.1–20 %）；超出范围不给出风险。"]
     assert validation == ["验证：未在患者中验证；仅在模拟队列中进行内部验证（bootstrap，B = 1000）。"]
-    assert "《中华消化内镜杂志》，文章编号NJ240221" in evidence
+    assert "《中华消化内镜杂志》，文章编号 NJ240221" in evidence
     assert "本模型：模拟数据演示，rnet-demo-v1，创建于2026-11-24。" in evidence
     assert link == "/model?lang=zh"
 
@@ -273,3 +273,21 @@ def test_a_malformed_external_validation_record_is_refused(tmp_path, records, me
     with pytest.raises(ArtifactError) as refused:
         load_artifact(with_external_validations(tmp_path, records))
     assert message in str(refused.value)
+
+
+def test_the_model_card_states_the_validation_and_drops_no_external_validation_yet(tmp_path):
+    demo_card = parse_html(make_client().get("/model").text)
+    status = [text_of(li) for li in select(select_one(demo_card, "section", cls="validation-status"), "li")]
+    assert status == [
+        "Validation: none on patients. Internal validation (bootstrap, B = 1000) on the simulated cohort only."
+    ]
+    assert "no external validation yet" in text_of(demo_card)
+    path = with_external_validations(tmp_path, [{"cohort": "Hospital B", "n": 300, "auc": 0.7}])
+    for lang, expected, absent in (
+        ("en", "Externally validated on Hospital B (n = 300, AUC 0.700).", "no external validation yet"),
+        ("zh", "外部验证：Hospital B（n = 300，AUC 0.700）。", "尚无外部验证"),
+    ):
+        card = parse_html(make_client(artifact=path).get(f"/model?lang={lang}").text)
+        status = [text_of(li) for li in select(select_one(card, "section", cls="validation-status"), "li")]
+        assert status[1:] == [expected]
+        assert absent not in text_of(card)

@@ -69,4 +69,4 @@ def test_model_card_reports_ki67_form_and_influential_rows_of_the_shipped_model(
     assert f"{influence['flagged']} flagged; the most influential are spreadsheet rows {rows} of" in english
     chinese = _section(make_client().get("/model?lang=zh").text)
     assert f"似然比 χ² {linearity['lr_chi2']:.2f}，自由度 1" in chinese
-    assert f"影响最大的是建模数据文件中的第 {rows} 行" in chinese
+    assert f"影响最大的是建模数据文件中的第 {rows.replace(', ', '、')} 行" in chinese  # an enumeration comma

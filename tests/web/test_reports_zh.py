@@ -24,74 +24,23 @@ from app.web.report_strings import (
     VARIABLE_LABELS_ZH,
 )
 from app.web.reports import VARIABLE_LABELS, error_reason, phrase, render_cohort_report
-from tests.conftest import DEMO_COHORT, REPO, Element, parse_html, select
+from tests import chinese_text
+from tests.chinese_text import western_punctuation
+from tests.conftest import DEMO_COHORT, REPO, parse_html, select
 
 BOOTSTRAP = 20
 HAN = r"\u3400-\u9fff"
-
-# What may stay in Latin letters in the Chinese report, word by word (case-sensitive):
-ALLOWED_WORDS = {
-    # standard abbreviations and units
-    "Ki", "CgA", "Syn", "AUC", "ROC", "CI", "SD", "OR", "EMR", "ESD", "EFR", "TRIPOD", "SHA", "WHO", "mm", "cm",
-    # eponymous methods, as Chinese statistics texts write them
-    "Welch", "Mann", "Whitney", "Hodges", "Lehmann", "Pearson", "Fisher", "Freeman", "Halton", "Newcombe",
-    "DeLong", "Harrell", "Hosmer", "Lemeshow", "Brier", "Rochon", "logistic", "bootstrap", "lowess",
-    # the cited journal, abbreviated as in the reference
-    "BMC", "Med", "Res", "Methodol",
-    # software and its versions
-    "python", "numpy", "scipy", "statsmodels",
-}  # fmt: skip
-# Whole tokens that may stay as written: file names, digests, commands and R functions.
-ALLOWED_TOKENS = re.compile(
-    r"[\w.-]+\.(?:csv|json|html)|[0-9a-f]{64}|rnet-calculator|rnet simulate|wilcox\.test|rnet-demo-v1"
-)
-LATIN_WORD = re.compile(r"[A-Za-z]{2,}")
-
-
-def visible_texts(root: Element) -> list[tuple[Element, str]]:
-    """Every piece of text a reader (or a screen reader) meets: text nodes outside <style>, and the
-    aria-label and title attributes."""
-    found: list[tuple[Element, str]] = []
-    for element in root.iter():
-        if element.tag in ("style", "script"):
-            continue
-        found += [(element, child) for child in element.children if isinstance(child, str) and child.strip()]
-        found += [(element, element.attrs[a]) for a in ("aria-label", "title", "alt") if element.attrs.get(a)]
-    return found
+# The cited journal of the methods paragraph, abbreviated as in the reference: the report's only
+# Latin words beyond those the pages allow (tests/chinese_text.py).
+JOURNAL = {"BMC", "Med", "Res", "Methodol"}
 
 
 def english_words(text: str) -> list[str]:
-    """Words of two or more Latin letters that are not on the allowed lists."""
-    return [w for w in LATIN_WORD.findall(ALLOWED_TOKENS.sub(" ", text)) if w not in ALLOWED_WORDS]
+    return chinese_text.english_words(text, JOURNAL)
 
 
 def english_prose(html: str) -> list[str]:
-    return [
-        f"{w!r} in {text.strip()[:80]!r}" for _, text in visible_texts(parse_html(html)) for w in english_words(text)
-    ]
-
-
-# ASCII punctuation next to a Chinese character: a Chinese sentence written with Western punctuation.
-WESTERN_PUNCTUATION = re.compile(rf"[{HAN}]\s*[,.;:!?()]|[,.;:!?()]\s*[{HAN}]")
-
-
-def inside_nomogram(element: Element) -> bool:
-    node: Element | None = element
-    while node is not None:
-        if node.tag == "svg" and "nomogram" in node.classes:
-            return True
-        node = node.parent
-    return False
-
-
-def western_punctuation(html: str) -> list[str]:
-    # The nomogram (app.web.charts.nomogram_svg, rewritten on another branch) writes "Ki-67 指数 (%)"
-    # itself; it is checked with the pages, not here.
-    return [
-        text.strip()[:80]
-        for element, text in visible_texts(parse_html(html))
-        if not inside_nomogram(element) and WESTERN_PUNCTUATION.search(text)
-    ]
+    return chinese_text.english_prose(html, JOURNAL)
 
 
 @pytest.fixture(scope="module")

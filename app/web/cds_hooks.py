@@ -208,6 +208,12 @@ async def invoke(request: Request) -> Response:
     return _with_cors(request, response)
 
 
+@router.post("/cds-services/{service_id}", include_in_schema=False)
+def unknown_service(service_id: str, request: Request) -> Response:
+    """Any other id: 404 (not the 405 the preflight route's path would otherwise give)."""
+    return _bad_request(request, 404, [("", f"This server offers the CDS service '{SERVICE_ID}' only.")], "not-found")
+
+
 def _read_prefetch(
     prefetch: dict[str, Any], codes: dict[str, tuple[str, str]], patient_id: str
 ) -> dict[str, Reading | None]:

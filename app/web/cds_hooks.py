@@ -70,6 +70,7 @@ class CardLink(BaseModel):
 
 class Card(BaseModel):
     summary: str = Field(max_length=SUMMARY_LIMIT)
+    risk: float | None = Field(default=None, exclude=True)  # for the audit log only, never sent
     indicator: Literal["info", "warning", "critical"]
     source: CardSource
     detail: str | None = None
@@ -203,6 +204,8 @@ async def invoke(request: Request) -> Response:
         except ObservationError as exc:
             return _bad_request(request, 400, [(exc.where, exc.message)])
         card = _card(request, model, lang, readings, sent={k for k in FINDINGS if hook.prefetch.get(k) is not None})
+        if card.risk is not None:
+            _audit(request, model, card.risk)
     response = JSONResponse(CardsResponse(cards=[card]).model_dump(mode="json", exclude_none=True))
     identify(response, model)
     return _with_cors(request, response)
@@ -319,7 +322,6 @@ def _card(request: Request, model: Model, lang: str, readings: dict[str, Reading
             detail=not_applicable_message(exc.outside, lang) + "\n\n" + findings_md,
             links=_link(request, form, text["cds_link_open"]),
         )
-    _audit(request, model, result)
     return _risk_card(request, model, lang, result, form, findings_md)
 
 
@@ -343,6 +345,7 @@ def _risk_card(
         source=_source(request, model, lang),
         detail="\n\n".join(parts),
         links=_link(request, form, text["cds_link_open"]),
+        risk=p.probability,
     )
 
 
@@ -370,7 +373,46 @@ def _listed(names: tuple[str, ...], lang: str) -> str:
     return (" 和 " if lang == "zh" else " and ").join(text[name] for name in names)
 
 
-def _audit(request: Request, model: Model, result: PageResult) -> None:
+def _audit(request: Request, model: Model, risk: float) -> None:
     audit = request.app.state.audit
     if audit is not None:
-        audit.record(channel="cds", model_id=model.model_id, sha256=model.sha256, risk=result.prediction.probability)
+        audit.record(channel="cds", model_id=model.model_id, sha256=model.sha256, risk=risk)
+
+
+def example(request: Request, lang: str) -> tuple[dict[str, Any], dict[str, Any]]:
+    """A complete request and the answer this server gives it, for /docs (computed, so never out of date)."""
+    system, code = request.app.state.settings.fhir_codes["ki67_percent"]
+    ki67 = {
+        "resourceType": "Observation",
+        "id": "ki67-1",
+        "status": "final",
+        "code": {"coding": [{"system": system, "code": code}]},
+        "subject": {"reference": "Patient/123"},
+        "effectiveDateTime": "2024-03-01T09:30:00+08:00",
+        "valueQuantity": {"value": 5, "unit": "%", "system": "http://unitsofmeasure.org", "code": "%"},
+    }
+    booleans: dict[str, dict[str, Any]] = {}
+    for name, value in (("surface_depression", True), ("cga_positive", True)):
+        system, code = request.app.state.settings.fhir_codes[name]
+        booleans[name] = {
+            **ki67,
+            "id": f"{name.split('_')[0]}-1",
+            "code": {"coding": [{"system": system, "code": code}]},
+        }
+        del booleans[name]["valueQuantity"]
+        booleans[name]["valueBoolean"] = value
+    prefetch = {
+        name: {"resourceType": "Bundle", "type": "searchset", "entry": [{"resource": resource}]}
+        for name, resource in (("surface_depression", booleans["surface_depression"]), ("ki67_percent", ki67),
+                               ("cga_positive", booleans["cga_positive"]))
+    }  # fmt: skip
+    body = {
+        "hookInstance": "d1577c69-dfbe-44ad-ba6d-3e05e953b2ea",
+        "hook": HOOK,
+        "fhirServer": "https://ehr.example.org/fhir",
+        "context": {"userId": "Practitioner/example", "patientId": "123"},
+        "prefetch": prefetch,
+    }
+    readings = _read_prefetch(prefetch, request.app.state.settings.fhir_codes, "123")
+    card = _card(request, request.app.state.registry.default, lang, readings, sent=set(FINDINGS))
+    return body, CardsResponse(cards=[card]).model_dump(mode="json", exclude_none=True)

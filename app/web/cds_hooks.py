@@ -114,16 +114,23 @@ def _foreign(request: Request) -> bool:
 
 
 @router.options("/cds-services", include_in_schema=False)
-@router.options("/cds-services/{service_id}", include_in_schema=False)
-def preflight(request: Request) -> Response:
+def discovery_preflight(request: Request) -> Response:
+    return _preflight(request, "GET, OPTIONS")
+
+
+@router.options(f"/cds-services/{SERVICE_ID}", include_in_schema=False)
+def service_preflight(request: Request) -> Response:
+    return _preflight(request, "POST, OPTIONS")
+
+
+def _preflight(request: Request, methods: str) -> Response:
     """The browser's CORS preflight: granted to configured origins only."""
     if request.headers.get("origin") and _allowed_origin(request) is None:
-        return _with_cors(
-            request, outcome_response(403, [("", "This origin is not allowed to call the service.")], code="forbidden")
-        )
-    response = Response(status_code=204, headers={"allow": "GET, POST, OPTIONS"})
+        refused = outcome_response(403, [("", "This origin is not allowed to call the service.")], code="forbidden")
+        return _with_cors(request, refused)
+    response = Response(status_code=204, headers={"allow": methods})
     if _allowed_origin(request) is not None:
-        response.headers["access-control-allow-methods"] = "GET, POST, OPTIONS"
+        response.headers["access-control-allow-methods"] = methods
         response.headers["access-control-allow-headers"] = "Authorization, Content-Type"
         response.headers["access-control-max-age"] = PREFLIGHT_MAX_AGE
     return _with_cors(request, response)
@@ -169,11 +176,41 @@ def _pydantic_problems(exc: ValidationError) -> list[tuple[str, str]]:
     return [(".".join(str(p) for p in error["loc"]) or "body", error["msg"]) for error in exc.errors()]
 
 
+_OUTCOME = {
+    "application/json": {"schema": {"type": "object", "properties": {"resourceType": {"const": "OperationOutcome"}}}}
+}
+
+
 @router.post(
     f"/cds-services/{SERVICE_ID}",
     summary="CDS Hooks call: one card with the risk, from the prefetched Observations",
-    responses={400: {"description": "Malformed request or Observation (an OperationOutcome naming it)."}},
-)
+    response_model=CardsResponse,
+    responses={
+        400: {"description": "Malformed request, Bundle or Observation (an OperationOutcome naming it).", "content": _OUTCOME},
+        403: {"description": "A browser request from a site not in RNET_CDS_ALLOWED_ORIGINS.", "content": _OUTCOME},
+        413: {"description": "The body is larger than RNET_MAX_BODY_BYTES.", "content": _OUTCOME},
+        415: {"description": "The body is not application/json.", "content": _OUTCOME},
+    },
+    # The body is read by the service itself (strictly, with FHIR-shaped errors); this documents its shape.
+    openapi_extra={
+        "requestBody": {
+            "required": True,
+            "content": {"application/json": {"schema": {
+                "type": "object",
+                "required": ["hookInstance", "hook", "context"],
+                "properties": {
+                    "hookInstance": {"type": "string"},
+                    "hook": {"type": "string", "enum": [HOOK]},
+                    "context": {"type": "object", "required": ["patientId"], "properties": {"patientId": {"type": "string"}}},
+                    "prefetch": {
+                        "type": ["object", "null"],
+                        "description": "FHIR Bundles of Observations, keyed as in GET /cds-services",
+                    },
+                },
+            }}},
+        }
+    },
+)  # fmt: skip
 async def invoke(request: Request) -> Response:
     if _foreign(request):
         return _bad_request(request, 403, [("", "Requests from pages on other websites are refused.")], "forbidden")

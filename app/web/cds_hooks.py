@@ -307,8 +307,8 @@ def _shown(name: str, reading: Reading | None, sent: set[str], lang: str) -> str
         return text["cds_not_found"]
     if name == "ki67_percent":
         value = f"{reading.value:g} %"
-        if reading.note:
-            value += " (" + text["cds_converted"].format(note=reading.note) + ")"
+        if reading.fraction is not None:
+            value += text["cds_converted"].format(fraction=f"{reading.fraction:g}", percent=value)
     else:
         value = text[
             ("positive" if reading.value else "negative")
@@ -316,7 +316,7 @@ def _shown(name: str, reading: Reading | None, sent: set[str], lang: str) -> str
             else ("yes" if reading.value else "no")
         ]
     where = [part for part in (reading.observation_id, reading.time.isoformat() if reading.time else None) if part]
-    return value + (f" — Observation {', '.join(where)}" if where else "")
+    return value + (text["cds_observation"].format(where=text["cds_list_separator"].join(where)) if where else "")
 
 
 def _findings_markdown(readings: dict[str, Reading | None], sent: set[str], lang: str) -> str:

@@ -50,12 +50,12 @@ class ObservationError(ValueError):
 
 @dataclass(frozen=True)
 class Reading:
-    """The value of one finding as read, and how: `note` says so when a unit was converted."""
+    """The value of one finding as read; `fraction` is the value as recorded when it was a fraction (unit '1')."""
 
     value: float
     observation_id: str | None
     time: datetime | None
-    note: str = ""
+    fraction: float | None = None
 
 
 def parse_fhir_time(text: object, where: str) -> datetime:
@@ -160,7 +160,7 @@ def _percent(observation: dict[str, Any], where: str) -> Reading:
             raise ObservationError(f"{where}.value", "a Ki-67 index as a fraction (unit '1') must lie from 0 to 1")
         # Rounded so that 0.052 reads as 5.2 %, not 5.200000000000001 %: the link and the page show the same text.
         percent = round(100.0 * value, 10)
-        return Reading(percent, observation.get("id"), None, note=f"{value:g} (fraction) = {percent:g} %")
+        return Reading(percent, observation.get("id"), None, fraction=float(value))
     raise ObservationError(f"{where}.code", "must be the UCUM unit '%' or '1' (a fraction)")
 
 
@@ -194,7 +194,7 @@ def read_finding(bundle: object, *, where: str, code: tuple[str, str], kind: Kin
             continue
         reading = _boolean(resource, at) if kind == "boolean" else _percent(resource, at)
         identifier = resource.get("id") if isinstance(resource.get("id"), str) else None
-        readings.append(Reading(reading.value, identifier, _time_of(resource, at), reading.note))
+        readings.append(Reading(reading.value, identifier, _time_of(resource, at), reading.fraction))
     return _most_recent(readings, where)
 
 

@@ -179,7 +179,7 @@ def test_ki67_given_as_a_fraction_gives_the_same_risk_as_in_percent_and_says_it_
     risk, lo, hi = api_risk(client, False, 3.5, True)
     assert card["summary"].startswith(f"Risk of non-curative resection {one_decimal(risk)} ")
     assert link_query(card)["ki67_percent"] == ["3.5"]
-    assert "converted from 0.035 (fraction) = 3.5 %" in card["detail"]
+    assert "- Ki-67 index: 3.5 % (recorded as the fraction 0.035: 3.5 %)" in card["detail"]
 
 
 def test_coded_answers_give_the_same_risk_as_booleans():
@@ -217,6 +217,14 @@ def test_the_card_is_in_chinese_when_the_ehr_asks_for_it():
     assert card["summary"] == "非治愈性切除风险 86.1 %（95 % 置信区间 71.1 % 至 93.9 %）"
     assert card["links"][0]["label"] == "用这些检查结果打开计算器"
     assert "- 表面凹陷：是" in card["detail"]
+
+
+def test_the_chinese_card_names_the_conversion_and_the_observation_in_chinese():
+    prefetch = prefetch_for(depression=True, ki67=None, cga=True)
+    prefetch["ki67_percent"] = bundle(observation("ki67_percent", ident="k1", **fraction(0.035)))
+    card = only_card(make_client().post(SERVICE, json=hook_request(prefetch), headers={"accept-language": "zh"}))
+    line = "- Ki-67 指数：3.5 %（病历中记录为小数 0.035，即 3.5 %）（观察记录 k1，2024-03-01T09:00:00+08:00）"
+    assert line in card["detail"].splitlines()
 
 
 # ---------------------------------------------------------------- outside the model's range

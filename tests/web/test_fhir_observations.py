@@ -44,13 +44,13 @@ def test_a_snomed_answer_among_other_codings_is_found():
 
 def test_ki67_in_percent_is_read_as_is():
     reading = read("ki67_percent", observation("ki67_percent", **percent(7.5)))
-    assert (reading.value, reading.note) == (7.5, "")
+    assert (reading.value, reading.fraction) == (7.5, None)
 
 
 def test_ki67_as_a_fraction_is_converted_and_says_so():
     reading = read("ki67_percent", observation("ki67_percent", **fraction(0.052)))
     assert reading.value == 5.2  # 0.052 × 100, without float noise (5.200000000000001)
-    assert reading.note == "0.052 (fraction) = 5.2 %"
+    assert reading.fraction == 0.052
 
 
 def test_a_quantity_with_only_a_unit_text_is_read():

@@ -163,6 +163,8 @@ def create_app(settings: Settings | None = None) -> FastAPI:
                     "message": "The request body is not valid JSON text (UTF-8); send an object with the three findings.",
                 }
             ]
+            if accepts_fhir(request.headers.get("accept")):
+                return outcome_response(422, [(d["field"], d["message"]) for d in detail], media_type=FHIR_JSON)
             return JSONResponse(status_code=422, content={"detail": detail})
         if for_cds_clients(request.scope):
             content_type, body = errors.render(request.scope, exc.status_code, detail=str(exc.detail))

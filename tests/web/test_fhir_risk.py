@@ -131,6 +131,15 @@ def test_bad_input_from_a_fhir_client_is_an_operation_outcome():
     assert sorted(issue.expression[0] for issue in outcome.issue) == ["cga_positive", "surface_depression"]
 
 
+def test_a_body_that_is_not_json_gets_an_operation_outcome_for_a_fhir_client():
+    response = make_client().post(
+        "/api/v1/predict", content=b"{not json", headers={**FHIR, "content-type": "application/json"}
+    )
+    assert response.status_code == 422
+    assert response.headers["content-type"] == "application/fhir+json"
+    assert OperationOutcome.model_validate(response.json()).issue[0].expression == ["body"]
+
+
 def test_the_cds_services_errors_are_valid_operation_outcomes():
     response = make_client().post(SERVICE, json={**hook_request(None), "hook": "order-sign"})
     assert response.status_code == 400

@@ -510,3 +510,12 @@ def test_no_patient_data_in_the_audit_or_access_log(tmp_path, caplog):
     logged = audit.read_text() + caplog.text
     for secret in ("pat-31337", "7.3", "d1577c69"):
         assert secret not in logged
+
+
+def test_cards_without_a_risk_write_no_audit_line(tmp_path):
+    audit = tmp_path / "audit.jsonl"
+    client = make_client(audit_log=audit)
+    assert client.post(SERVICE, json=hook_request(None)).status_code == 200
+    assert client.post(SERVICE, json=hook_request(prefetch_for(depression=True, ki67=40, cga=True))).status_code == 200
+    assert client.post(SERVICE, json=_with(hook="order-sign")).status_code == 400
+    assert audit.read_text() == ""

@@ -315,7 +315,7 @@ def _shown(name: str, reading: Reading | None, sent: set[str], lang: str) -> str
             if name == "cga_positive"
             else ("yes" if reading.value else "no")
         ]
-    where = [part for part in (reading.observation_id, reading.time.isoformat() if reading.time else None) if part]
+    where = [part for part in (reading.observation_id, reading.recorded) if part]
     return value + (text["cds_observation"].format(where=text["cds_list_separator"].join(where)) if where else "")
 
 

@@ -56,6 +56,7 @@ class Reading:
     observation_id: str | None
     time: datetime | None
     fraction: float | None = None
+    recorded: str | None = None  # the time as the record writes it (shown; `time` is for ordering)
 
 
 def parse_fhir_time(text: object, where: str) -> datetime:
@@ -70,19 +71,20 @@ def parse_fhir_time(text: object, where: str) -> datetime:
         raise ObservationError(where, "is not a valid date") from None
 
 
-def _time_of(observation: dict[str, Any], where: str) -> datetime | None:
+def _time_of(observation: dict[str, Any], where: str) -> tuple[datetime, str] | None:
+    """When the finding was observed (or else reported): the instant, and the text as written."""
     for key in ("effectiveDateTime", "effectiveInstant"):
         if key in observation:
-            return parse_fhir_time(observation[key], f"{where}.{key}")
+            return parse_fhir_time(observation[key], f"{where}.{key}"), observation[key]
     period = observation.get("effectivePeriod")
     if period is not None:
         if not isinstance(period, dict):
             raise ObservationError(f"{where}.effectivePeriod", "must be an object with start and/or end")
         for key in ("end", "start"):
             if key in period:
-                return parse_fhir_time(period[key], f"{where}.effectivePeriod.{key}")
+                return parse_fhir_time(period[key], f"{where}.effectivePeriod.{key}"), period[key]
     if "issued" in observation:
-        return parse_fhir_time(observation["issued"], f"{where}.issued")
+        return parse_fhir_time(observation["issued"], f"{where}.issued"), observation["issued"]
     return None
 
 
@@ -194,7 +196,8 @@ def read_finding(bundle: object, *, where: str, code: tuple[str, str], kind: Kin
             continue
         reading = _boolean(resource, at) if kind == "boolean" else _percent(resource, at)
         identifier = resource.get("id") if isinstance(resource.get("id"), str) else None
-        readings.append(Reading(reading.value, identifier, _time_of(resource, at), reading.fraction))
+        time, recorded = _time_of(resource, at) or (None, None)
+        readings.append(Reading(reading.value, identifier, time, reading.fraction, recorded=recorded))
     return _most_recent(readings, where)
 
 

@@ -17,7 +17,9 @@ from fastapi.exceptions import RequestValidationError
 from fastapi.routing import APIRoute
 
 MAX_DEPTH = 20
-"""No request this API takes nests deeper than 2; 20 leaves room for any client's wrapping."""
+"""The findings nest 2 deep and a CDS Hooks request with coded Observations about 9
+(request → prefetch → Bundle → entry → resource → valueCodeableConcept → coding); 20 leaves room
+for FHIR extensions and any client's wrapping."""
 
 
 class _Duplicate(ValueError):

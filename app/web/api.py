@@ -9,6 +9,8 @@ from fastapi.responses import JSONResponse
 
 import app as package
 from app.model.predict import Model, NotApplicableError, OutsideApplicability, UnknownFindingError
+from app.web.fhir_outcome import FHIR_JSON, accepts_fhir, outcome_response
+from app.web.fhir_risk import risk_assessment
 from app.web.i18n import STRINGS
 from app.web.schemas import ErrorResponse, ModelIdentity, PatientFindings, RiskPrediction
 from app.web.strict_json import StrictJSONRoute
@@ -117,17 +119,25 @@ def _answer(request: Request, model: Model, findings: PatientFindings) -> Respon
     """The prediction, with the model's identity in headers and, if enabled, a line in the audit log.
 
     Built as a RiskPrediction (so the schema holds) and sent as JSON directly: FastAPI would
-    otherwise validate the same object a second time on the hot path.
+    otherwise validate the same object a second time on the hot path.  With
+    `Accept: application/fhir+json` the same answer goes out as a FHIR RiskAssessment.
     """
+    fhir = accepts_fhir(request.headers.get("accept"))
     try:
         answer = predict_response(model, findings)
     except UnknownFindingError as exc:
+        if fhir:
+            problems = [(name, str(exc)) for name in exc.missing]
+            return outcome_response(422, problems, code="required", media_type=FHIR_JSON)
         detail = [{"field": name, "message": str(exc)} for name in exc.missing]
         return JSONResponse(status_code=422, content={"detail": detail})
     audit = request.app.state.audit
     if audit is not None and answer.probability is not None:
         audit.record(channel="api", model_id=model.model_id, sha256=model.sha256, risk=answer.probability)
-    response = Response(content=answer.model_dump_json(), media_type="application/json")
+    if fhir:
+        response: Response = JSONResponse(risk_assessment(model, findings, answer), media_type=FHIR_JSON)
+    else:
+        response = Response(content=answer.model_dump_json(), media_type="application/json")
     identify(response, model)
     return response
 

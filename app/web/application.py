@@ -20,10 +20,11 @@ import app as package
 from app.model.artifact import ArtifactError
 from app.model.predict import Model
 from app.resources import resource_dir
-from app.web import api, pages, static_assets
+from app.web import api, cds_hooks, pages, static_assets
 from app.web.audit import AuditLog
-from app.web.error_pages import ErrorPages, for_machines
+from app.web.error_pages import ErrorPages, for_cds_clients, for_machines
 from app.web.errors import clinician_messages
+from app.web.fhir_outcome import FHIR_JSON, accepts_fhir, outcome_response
 from app.web.origin import refuse_cross_site
 from app.web.pinning import PIN_VARIABLE, check_expected, check_pinned, read_pin
 from app.web.protocol import ProtocolMiddleware
@@ -141,6 +142,7 @@ def create_app(settings: Settings | None = None) -> FastAPI:
     application.include_router(static_assets.router)  # before the mount: these two files are served compacted
     application.mount("/static", StaticFiles(directory=str(resource_dir("static"))), name="static")
     application.include_router(api.router)
+    application.include_router(cds_hooks.router)
     application.include_router(pages.router, dependencies=[Depends(refuse_cross_site)])
     errors = ErrorPages(
         environment=application.state.templates.env, app_state=application.state, max_body_bytes=settings.max_body_bytes
@@ -148,7 +150,11 @@ def create_app(settings: Settings | None = None) -> FastAPI:
 
     @application.exception_handler(RequestValidationError)
     async def _validation(request: Request, exc: RequestValidationError) -> JSONResponse:
-        return JSONResponse(status_code=422, content={"detail": clinician_messages(list(exc.errors()))})
+        messages = clinician_messages(list(exc.errors()))
+        if accepts_fhir(request.headers.get("accept")):  # a FHIR client gets its errors as FHIR too
+            problems = [(m["field"], m["message"]) for m in messages]
+            return outcome_response(422, problems, media_type=FHIR_JSON)
+        return JSONResponse(status_code=422, content={"detail": messages})
 
     @application.exception_handler(StarletteHTTPException)
     async def _http(request: Request, exc: StarletteHTTPException) -> Response:
@@ -160,7 +166,12 @@ def create_app(settings: Settings | None = None) -> FastAPI:
                     "message": "The request body is not valid JSON text (UTF-8); send an object with the three findings.",
                 }
             ]
+            if accepts_fhir(request.headers.get("accept")):
+                return outcome_response(422, [(d["field"], d["message"]) for d in detail], media_type=FHIR_JSON)
             return JSONResponse(status_code=422, content={"detail": detail})
+        if for_cds_clients(request.scope):
+            content_type, body = errors.render(request.scope, exc.status_code, detail=str(exc.detail))
+            return Response(body, status_code=exc.status_code, media_type=content_type.decode(), headers=exc.headers)
         if for_machines(request.scope):
             return JSONResponse(status_code=exc.status_code, content={"detail": exc.detail}, headers=exc.headers)
         unknown_model = exc.status_code == 404 and "model_id" in request.path_params

@@ -16,6 +16,7 @@ from urllib.parse import parse_qs
 
 from jinja2 import Environment
 
+from app.web.fhir_outcome import operation_outcome
 from app.web.i18n import SOURCE_LABELS, STRINGS, choose_language
 
 Scope = Mapping[str, Any]
@@ -23,6 +24,8 @@ Scope = Mapping[str, Any]
 # Paths whose clients are programs: they get JSON errors, as they always did.
 MACHINE_PATHS = ("/api/", "/healthz", "/readyz", "/openapi.json", "/cds-services")
 PAGE_STATUSES = (403, 404, 405, 413, 500)
+# FHIR issue-type codes for the statuses an EHR can meet outside the service's own answers.
+_ISSUE_CODES = {403: "forbidden", 404: "not-found", 405: "not-supported", 413: "too-costly", 500: "exception"}
 
 API_TEXT = {
     403: "Requests from pages on other websites are refused.",
@@ -33,13 +36,22 @@ API_TEXT = {
 }
 
 
-def for_machines(scope: Scope) -> bool:
-    """True for the API and the operational endpoints (JSON), False for pages (HTML)."""
+def _app_path(scope: Scope) -> str:
     path: str = scope["path"]
     root = scope.get("root_path", "")
     if root and path.startswith(root):
         path = path[len(root) :] or "/"
-    return path.startswith(MACHINE_PATHS)
+    return path
+
+
+def for_machines(scope: Scope) -> bool:
+    """True for the API and the operational endpoints (JSON), False for pages (HTML)."""
+    return _app_path(scope).startswith(MACHINE_PATHS)
+
+
+def for_cds_clients(scope: Scope) -> bool:
+    """True for the CDS Hooks service, whose clients (EHRs) read errors as FHIR OperationOutcomes."""
+    return _app_path(scope).startswith("/cds-services")
 
 
 def _header(scope: Scope, name: bytes) -> str | None:
@@ -68,6 +80,15 @@ class ErrorPages:
         self, scope: Scope, status: int, *, detail: str | None = None, text_key: str | None = None
     ) -> tuple[bytes, bytes]:
         """(content type, body) for this status: JSON for machines, the error page for people."""
+        if for_cds_clients(scope):
+            text = detail or (
+                f"The request is larger than {self.max_body_bytes} bytes (RNET_MAX_BODY_BYTES)."
+                if status == 413
+                else API_TEXT.get(status, "The request could not be answered.")
+            )
+            return b"application/json", json.dumps(
+                operation_outcome([("", text)], code=_ISSUE_CODES.get(status, "exception"))
+            ).encode()
         if for_machines(scope):
             if detail is None:
                 detail = (

@@ -9,6 +9,7 @@ the script can never disagree.
 
 from __future__ import annotations
 
+import json
 from functools import partial
 from typing import Any
 from urllib.parse import parse_qsl, urlencode
@@ -17,8 +18,11 @@ from fastapi import APIRouter, Request
 from fastapi.responses import HTMLResponse, Response
 
 from app.model.predict import Model, NotApplicableError, UnknownFindingError
+from app.web import cds_hooks
+from app.web.api import predict_response
 from app.web.artifact_text import artifact_prose
 from app.web.charts import model_card_charts, nomogram_svg
+from app.web.fhir_risk import risk_assessment
 from app.web.i18n import SOURCE_LABELS, STRINGS, choose_language, format_number, format_percent, format_risk
 from app.web.interpretation import (
     applicability_lines,
@@ -39,6 +43,7 @@ from app.web.results import (
     not_applicable_message,
     read_form,
 )
+from app.web.schemas import PatientFindings
 
 router = APIRouter()
 
@@ -290,9 +295,16 @@ def api_docs(request: Request) -> Response:
         for path, item in schema["paths"].items()
         for method, op in item.items()
     ]
+    cds_request, cds_response = cds_hooks.example(request, lang)
+    model = request.app.state.registry.default
+    findings = PatientFindings(surface_depression=True, ki67_percent=5, cga_positive=True)
+    risk = risk_assessment(model, findings, predict_response(model, findings))
     context = {
-        **_common(request, request.app.state.registry.default, lang, embed=False),
+        **_common(request, model, lang, embed=False),
         "endpoints": endpoints,
         "findings_schema": schema["components"]["schemas"]["PatientFindings"],
+        "cds_request": json.dumps(cds_request, indent=2, ensure_ascii=False),
+        "cds_response": json.dumps(cds_response, indent=2, ensure_ascii=False),
+        "fhir_response": json.dumps(risk, indent=2, ensure_ascii=False),
     }
     return _render(request, "docs.html", context)

@@ -25,6 +25,12 @@ ORIGIN = re.compile(rf"https?://(?:{_LABEL}(?:\.{_LABEL})*|\[[0-9A-Fa-f:.]+\])(?
 SHA256_HEX = re.compile(r"[0-9a-f]{64}")
 # Goes into every link of every page: path segments of unreserved characters only.
 ROOT_PATH = re.compile(r"(?:/[A-Za-z0-9._~-]+)*")
+# A FHIR token `system|code`: the system an absolute URI (or urn:), the code without spaces or '|'.  Both go
+# into the prefetch query string, so characters that would need escaping there are refused.
+FHIR_TOKEN = re.compile(r"(?P<system>(?:https?://|urn:)[A-Za-z0-9._~:/%-]+)\|(?P<code>[A-Za-z0-9._~:-]+)")
+# The project's own code system: nobody else's meaning is claimed.  A hospital maps its own (local or
+# LOINC) codes with the settings; a LOINC code is not shipped because none was verified against the table.
+PROJECT_CODE_SYSTEM = "https://rnet-calculator.example/fhir/CodeSystem/findings"
 
 
 def _port_in_range(origin: str) -> bool:
@@ -52,6 +58,9 @@ class Settings(BaseSettings):
     RNET_AUDIT_RISK        displayed (the risk as the page shows it, one decimal) or none (no risk in the line)
     RNET_ARTIFACT_SHA256   SHA-256 digest(s) the deployment expects; an artifact with any other digest is refused
     RNET_HEADER_TIMEOUT    seconds a client gets to send a request's headers before the connection is closed
+    RNET_CDS_ALLOWED_ORIGINS  origins of browser-based EHRs allowed to call the CDS Hooks service (CORS)
+    RNET_FHIR_CODE_SURFACE_DEPRESSION, RNET_FHIR_CODE_KI67, RNET_FHIR_CODE_CGA
+                           the Observation code of each finding as system|code (prefetch queries and reading)
     """
 
     model_config = SettingsConfigDict(env_prefix="RNET_", extra="ignore")
@@ -70,8 +79,12 @@ class Settings(BaseSettings):
     audit_risk: Literal["displayed", "none"] = "displayed"
     artifact_sha256: str = ""
     header_timeout: int = Field(default=DEFAULT_HEADER_TIMEOUT_SECONDS, ge=1, le=300)
+    cds_allowed_origins: str = ""
+    fhir_code_surface_depression: str = f"{PROJECT_CODE_SYSTEM}|surface-depression"
+    fhir_code_ki67: str = f"{PROJECT_CODE_SYSTEM}|ki67-percent"
+    fhir_code_cga: str = f"{PROJECT_CODE_SYSTEM}|cga-positive"
 
-    @field_validator("frame_ancestors")
+    @field_validator("frame_ancestors", "cds_allowed_origins")
     @classmethod
     def _origins(cls, value: str) -> str:
         for origin in value.replace(",", " ").split():
@@ -81,6 +94,16 @@ class Settings(BaseSettings):
                     "e.g. https://intranet.example.org or http://10.0.0.5:8080"
                 )
         return value
+
+    @field_validator("fhir_code_surface_depression", "fhir_code_ki67", "fhir_code_cga")
+    @classmethod
+    def _fhir_token(cls, value: str) -> str:
+        if not FHIR_TOKEN.fullmatch(value.strip()):
+            raise ValueError(
+                f"'{value[:80]}' is not a FHIR code as system|code; give the code system's URI, a '|' and the code, "
+                "e.g. http://loinc.org|12345-6 or https://his.example.org/codes|KI67"
+            )
+        return value.strip()
 
     @field_validator("artifact_sha256")
     @classmethod
@@ -112,6 +135,20 @@ class Settings(BaseSettings):
     @property
     def frame_ancestor_origins(self) -> list[str]:
         return [o.rstrip("/") for o in self.frame_ancestors.replace(",", " ").split()]
+
+    @property
+    def cds_origins(self) -> list[str]:
+        return [o.rstrip("/") for o in self.cds_allowed_origins.replace(",", " ").split()]
+
+    @property
+    def fhir_codes(self) -> dict[str, tuple[str, str]]:
+        """Finding name → (system, code) of the Observations that record it."""
+        tokens = {
+            "surface_depression": self.fhir_code_surface_depression,
+            "ki67_percent": self.fhir_code_ki67,
+            "cga_positive": self.fhir_code_cga,
+        }
+        return {name: (token.split("|")[0], token.split("|")[1]) for name, token in tokens.items()}
 
     @property
     def expected_digests(self) -> frozenset[str]:

@@ -17,7 +17,9 @@ from fastapi.exceptions import RequestValidationError
 from fastapi.routing import APIRoute
 
 MAX_DEPTH = 20
-"""No request this API takes nests deeper than 2; 20 leaves room for any client's wrapping."""
+"""The findings nest 2 deep and a CDS Hooks request with coded Observations about 9
+(request → prefetch → Bundle → entry → resource → valueCodeableConcept → coding); 20 leaves room
+for FHIR extensions and any client's wrapping."""
 
 
 class _Duplicate(ValueError):
@@ -75,6 +77,30 @@ def check_body(body: bytes) -> None:
         ) from None
     except ValueError:
         return  # not JSON at all: FastAPI's own answer (400, turned into a readable 422)
+
+
+class StrictJSONError(ValueError):
+    """A body `strict_loads` refuses; the message names the problem and never repeats the body."""
+
+
+def strict_loads(body: bytes) -> Any:
+    """The JSON value of `body` (UTF-8), refusing what `check_body` refuses and anything that is not JSON."""
+    try:
+        text = body.decode("utf-8")
+    except UnicodeDecodeError:
+        raise StrictJSONError("the body is not UTF-8 text") from None
+    if _depth(text) > MAX_DEPTH:
+        raise StrictJSONError(f"the JSON is nested more than {MAX_DEPTH} levels deep")
+    try:
+        return json.loads(text, object_pairs_hook=_no_duplicates, parse_constant=_no_constant)
+    except _Duplicate as exc:
+        raise StrictJSONError(f"the key '{exc.key[:40]}' is given more than once") from None
+    except ValueError as exc:
+        raise StrictJSONError(f"the body is not valid JSON ({str(exc).split(':')[0]})") from None
+
+
+def _no_constant(name: str) -> Any:
+    raise ValueError(f"{name} is not a JSON number")
 
 
 class StrictJSONRoute(APIRoute):

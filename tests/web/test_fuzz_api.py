@@ -12,7 +12,11 @@ from app.web import create_app
 from app.web.settings import Settings
 from tests.conftest import DEMO_ARTIFACT
 
-schema = schemathesis.openapi.from_asgi("/openapi.json", create_app(Settings(artifact=DEMO_ARTIFACT)))
+# The CDS Hooks call is excluded: its body holds FHIR resources that no OpenAPI schema here describes in
+# full, so a schema-valid body may rightly be refused; tests/web/test_cds_fuzz.py fuzzes it instead.
+schema = schemathesis.openapi.from_asgi("/openapi.json", create_app(Settings(artifact=DEMO_ARTIFACT))).exclude(
+    method="POST", path_regex="^/cds-services/"
+)
 
 
 @schema.parametrize()

@@ -119,8 +119,14 @@ def test_every_string_exists_in_both_languages_with_the_same_placeholders():
 # Strings that read the same in both languages: a symbol and abbreviations.
 SAME_IN_BOTH = {"beta", "e_stats"}
 # Chinese strings without a Chinese character: the language tag, the link to the other language, the
-# full-width separator of the summary line, the label before a full-width colon, and the above.
-NO_HAN_CHARACTER = SAME_IN_BOTH | {"html_lang", "other_language", "summary_separator", "label_colon"}
+# full-width separators of the summary line and of lists in a card, the label before a full-width colon, and the above.
+NO_HAN_CHARACTER = SAME_IN_BOTH | {
+    "html_lang",
+    "other_language",
+    "summary_separator",
+    "label_colon",
+    "cds_list_separator",
+}
 # and the full-width punctuation around a placeholder (a full stop, brackets, a comma).
 NO_HAN_CHARACTER |= {"stop", "parenthetical", "axis_unit", "marker_valuetext", "list_separator", "status_external_auc"}
 HAN = re.compile(r"[\u4e00-\u9fff]")

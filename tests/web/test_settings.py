@@ -26,7 +26,12 @@ def test_every_setting_is_documented_in_the_readme():
      ("RNET_FRAME_ANCESTORS", "https://a.example?x"), ("RNET_FRAME_ANCESTORS", "https://user@a.example"),
      ("RNET_FRAME_ANCESTORS", "https://a.example\r\nSet-Cookie:x"), ("RNET_ROOT_PATH", "/rnet;x"),
      ("RNET_ROOT_PATH", '/a"b'), ("RNET_ARTIFACT_SHA256", "abc"), ("RNET_ARTIFACT_SHA256", "A" * 64),
-     ("RNET_AUDIT_RISK", "full"), ("RNET_HEADER_TIMEOUT", "0")],
+     ("RNET_AUDIT_RISK", "full"), ("RNET_HEADER_TIMEOUT", "0"),
+     # FHIR codes go into the prefetch query: system|code, nothing that would need escaping there.
+     ("RNET_FHIR_CODE_KI67", "KI67"), ("RNET_FHIR_CODE_KI67", "http://loinc.org"), ("RNET_FHIR_CODE_KI67", "|KI67"),
+     ("RNET_FHIR_CODE_CGA", "http://loinc.org|a b"), ("RNET_FHIR_CODE_CGA", "http://x.example/?a=1&b|c"),
+     ("RNET_FHIR_CODE_SURFACE_DEPRESSION", "loinc|123"), ("RNET_FHIR_CODE_CGA", "http://x.example|c|d"),
+     ("RNET_CDS_ALLOWED_ORIGINS", "*"), ("RNET_CDS_ALLOWED_ORIGINS", "https://ehr.example/path")],
 )  # fmt: skip
 def test_bad_settings_are_refused(monkeypatch, env, value):
     monkeypatch.setenv(env, value)
@@ -39,6 +44,24 @@ def test_bad_settings_are_refused(monkeypatch, env, value):
 )
 def test_origins_are_accepted(value):
     assert Settings(frame_ancestors=value).frame_ancestor_origins == [value.rstrip("/")]
+
+
+def test_fhir_codes_are_read_as_system_and_code(monkeypatch):
+    monkeypatch.setenv("RNET_FHIR_CODE_KI67", "urn:oid:1.2.156.112604|KI-67.PCT")
+    monkeypatch.setenv("RNET_CDS_ALLOWED_ORIGINS", "https://ehr.example.org/, http://10.0.0.9:8080")
+    settings = Settings()
+    assert settings.fhir_codes["ki67_percent"] == ("urn:oid:1.2.156.112604", "KI-67.PCT")
+    assert settings.fhir_codes["cga_positive"] == (
+        "https://rnet-calculator.example/fhir/CodeSystem/findings",
+        "cga-positive",
+    )
+    assert settings.cds_origins == ["https://ehr.example.org", "http://10.0.0.9:8080"]
+
+
+def test_a_bad_fhir_code_is_refused_with_a_message_naming_the_form(monkeypatch):
+    monkeypatch.setenv("RNET_FHIR_CODE_KI67", "KI67")
+    with pytest.raises(ValidationError, match=r"fhir_code_ki67[\s\S]*system\|code"):
+        Settings()
 
 
 def test_settings_from_environment(monkeypatch, tmp_path):

@@ -22,6 +22,7 @@ ABBREVIATIONS = frozenset({
     "Ki", "CgA", "Syn", "NET", "AUC", "ROC", "CI", "SD", "OR", "LVI", "PNI", "EMR", "ESD", "EFR", "WHO",
     "TRIPOD", "BMJ", "DFBETAS", "SHA", "UTC", "JSON", "API", "HTTP", "OpenAPI", "FHIR", "mm", "cm",
     "CITL", "ICI", "Ctrl",  # calibration-in-the-large, integrated calibration index; the key's label
+    "CDS", "Hooks", "SNOMED", "CT", "UCUM", "LOINC", "R4",  # interoperability standards, named as they are
 })  # fmt: skip
 # Methods named after their authors, and statistical terms, as Chinese statistics texts write them.
 METHOD_NAMES = frozenset({

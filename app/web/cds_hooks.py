@@ -147,7 +147,7 @@ def prefetch_templates(codes: dict[str, tuple[str, str]]) -> dict[str, str]:
     }
 
 
-@router.get("/cds-services", summary="CDS Hooks discovery: the service and the Observations it prefetches")
+@router.get("/cds-services", summary=STRINGS["en"]["api_summary_discovery"])
 def discovery(request: Request) -> Response:
     settings = request.app.state.settings
     service = {
@@ -183,7 +183,7 @@ _OUTCOME = {
 
 @router.post(
     f"/cds-services/{SERVICE_ID}",
-    summary="CDS Hooks call: one card with the risk, from the prefetched Observations",
+    summary=STRINGS["en"]["api_summary_invoke"],
     response_model=CardsResponse,
     responses={
         400: {"description": "Malformed request, Bundle or Observation (an OperationOutcome naming it).", "content": _OUTCOME},

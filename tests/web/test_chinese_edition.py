@@ -164,7 +164,11 @@ def test_the_api_reference_describes_every_endpoint_and_field_in_chinese():
     page = parse_html(client.get("/docs?lang=zh").text)
     rows = [select(row, "td") for row in select(select(page, "table")[0], "tr")]
     summaries = {text_of(cells[0]): text_of(cells[1]) for cells in rows if cells}
-    assert len(summaries) == len(operations) == 7
+    assert len(summaries) == len(operations) == 9
+    assert (
+        summaries["POST /cds-services/rnet-non-curative-risk"]
+        == "CDS Hooks 调用：根据预取的观察记录返回一张含风险的卡片"
+    )
     assert summaries["POST /api/v1/predict"] == "一个病灶的非治愈性切除预测风险"
     assert summaries["GET /healthz"] == "进程正在运行"
     assert all(HAN_CHARACTER.search(summary) for summary in summaries.values())

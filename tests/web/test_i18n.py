@@ -264,11 +264,14 @@ def test_numbers_are_formatted_the_same_in_both_languages(client):
 
 
 def visible_text(page: Element) -> str:
-    """Text a reader sees or hears: element text (no script or style) and the labelling attributes."""
+    """Text a reader sees or hears: element text and the labelling attributes.  Not script or style, and not
+    code (the API reference's examples are JSON, the same in both languages)."""
     parts = []
     for element in page.iter():
         parts += [
-            child for child in element.children if isinstance(child, str) and element.tag not in ("script", "style")
+            child
+            for child in element.children
+            if isinstance(child, str) and element.tag not in ("script", "style", "code", "pre")
         ]
         parts += [
             element.attrs[a]

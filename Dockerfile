@@ -1,4 +1,4 @@
-# R-NET non-R0 risk calculator. Build: docker build -t rnet-calculator .
+# R-NET non-curative resection risk calculator. Build: docker build -t rnet-calculator .
 # Run:   docker run -p 8000:8000 rnet-calculator          (the shipped demonstration model)
 #        docker run -p 8000:8000 -v /srv/models:/models:ro -e RNET_ARTIFACT=/models/ours.json rnet-calculator
 FROM python:3.11-slim

@@ -16,7 +16,7 @@ from app.web.i18n import STRINGS
 
 # Exact texts written into artifacts by `rnet train` and `rnet simulate`'s recipe → their STRINGS key.
 KNOWN_TEXTS = {
-    "Risk of non-curative (non-R0) endoscopic resection of rectal NETs ≤20 mm": "artifact_title_demo",
+    "Risk of non-curative endoscopic resection (non-R0 or LVI/PNI) of rectal NETs ≤20 mm": "artifact_title_demo",
     "Synthetic demonstration model: fitted on simulated patients, not on the study's data. Not for clinical use.": (
         "artifact_notes_demo"
     ),

@@ -82,7 +82,7 @@ def risk_assessment(
         "occurrenceDateTime": moment.isoformat(timespec="seconds").replace("+00:00", "Z"),
         "method": {
             "coding": [{"system": MODEL_SYSTEM, "version": model.sha256, "code": model.model_id}],
-            "text": f"R-NET non-R0 logistic model {model.model_id} (SHA-256 {model.sha256})",
+            "text": f"R-NET non-curative resection logistic model {model.model_id} (SHA-256 {model.sha256})",
         },
         "basis": [{"display": line} for line in _finding_lines(findings)],
         "prediction": [prediction],

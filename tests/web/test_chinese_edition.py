@@ -82,7 +82,7 @@ def test_the_checker_finds_english_where_it_hides():
     found; code, abbreviations, ids and the link to the English edition are not."""
     html = (
         '<html lang="zh-Hans"><p>风险 <code>POST /api/v1/predict</code> AUC 0.75，Ki-67 4.5 %</p>'
-        '<p>模型 rnet-demo-v1 · SHA-256 b1619031ca24…</p><a href="?lang=en" lang="en">English</a>'
+        '<p>模型 rnet-demo-v1 · SHA-256 dc076ef7472a…</p><a href="?lang=en" lang="en">English</a>'
         '<button data-copied="Copied to the clipboard">复制</button><svg aria-label="Risk axis"></svg>'
         "<p>Demonstration model</p></html>"
     )

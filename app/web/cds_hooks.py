@@ -155,7 +155,7 @@ def discovery(request: Request) -> Response:
         "id": SERVICE_ID,
         "title": "R-NET non-curative resection risk",
         "description": (
-            "Risk that endoscopic resection of a rectal neuroendocrine tumour ≤20 mm is non-curative (non-R0), "
+            "Risk that endoscopic resection of a rectal neuroendocrine tumour ≤20 mm is non-curative (non-R0 or LVI/PNI), "
             "from surface depression, Ki-67 and chromogranin A recorded as Observations."
         ),
         "prefetch": prefetch_templates(settings.fhir_codes),

@@ -4,8 +4,7 @@ The outcome counts a positive or indeterminate margin (non-R0) and lymphovascula
 invasion (LVI/PNI); calling it "non-R0 resection" tells a clinician that margins are all that
 count.  Its name is "non-curative resection (non-R0 or LVI/PNI)", short "non-curative resection";
 in Chinese 非治愈性切除（非R0或LVI/PNI）, short 非治愈性切除.  The expected wording is written out
-here.  The artifact's own data (its title and outcome label, hashed with it) is left out: it is
-what the artifact says, and the pages show it in the current wording (app/web/artifact_text.py).
+here, and the shipped artifact's title and outcome label (served by /api/v1/model) use it too.
 """
 
 from __future__ import annotations
@@ -56,6 +55,13 @@ def surfaces(tmp_path_factory: pytest.TempPathFactory) -> dict[str, str]:
     found: dict[str, str] = {"openapi": client.get("/openapi.json").text}
     found["api answer"] = client.post(
         "/api/v1/predict", json={"surface_depression": True, "ki67_percent": 30, "cga_positive": None}
+    ).text
+    found["model metadata"] = client.get("/api/v1/model").text  # the shipped artifact's title and outcome label
+    found["cds discovery"] = client.get("/cds-services").text
+    found["fhir risk assessment"] = client.post(
+        "/api/v1/predict",
+        json={"surface_depression": True, "ki67_percent": 5, "cga_positive": True},
+        headers={"accept": "application/fhir+json"},
     ).text
     for lang in ("en", "zh"):
         for path in ("/", "/embed", "/model", "/docs", "/nothing-here"):

@@ -22,6 +22,7 @@ from app.model.predict import Model
 from app.resources import resource_dir
 from app.web import api, cds_hooks, pages, static_assets
 from app.web.audit import AuditLog
+from app.web.cds_cors import CdsCorsMiddleware
 from app.web.error_pages import ErrorPages, for_cds_clients, for_machines
 from app.web.errors import clinician_messages
 from app.web.fhir_outcome import FHIR_JSON, accepts_fhir, outcome_response
@@ -188,4 +189,6 @@ def create_app(settings: Settings | None = None) -> FastAPI:
         max_body_bytes=settings.max_body_bytes,
         render_error=errors.for_middleware,
     )
+    # Outside even that: the 413 it answers for /cds-services must be readable by an allowed EHR's browser.
+    application.add_middleware(CdsCorsMiddleware, allowed=settings.cds_origins)
     return application

@@ -22,6 +22,7 @@ from pydantic import BaseModel, ConfigDict, Field, StrictStr, ValidationError
 
 from app.model.predict import Model, NotApplicableError
 from app.web.api import identify
+from app.web.cds_cors import allowed_origin
 from app.web.fhir_observations import Kind, ObservationError, Reading, read_finding
 from app.web.fhir_outcome import outcome_response
 from app.web.i18n import STRINGS, choose_language, format_risk
@@ -85,22 +86,8 @@ class CardsResponse(BaseModel):
 
 
 def _allowed_origin(request: Request) -> str | None:
-    """The request's Origin when it is one of RNET_CDS_ALLOWED_ORIGINS, else None."""
-    origin = (request.headers.get("origin") or "").strip().rstrip("/")
-    return origin if origin and origin in request.app.state.settings.cds_origins else None
-
-
-def _with_cors(request: Request, response: Response) -> Response:
-    """CORS headers as CDS Hooks asks for browser-based clients, for the configured origins only."""
-    response.headers["vary"] = "Origin"
-    origin = _allowed_origin(request)
-    if origin is not None:
-        response.headers["access-control-allow-origin"] = origin
-        response.headers["access-control-allow-credentials"] = "true"
-        response.headers["access-control-expose-headers"] = (
-            "Origin, Accept, Content-Location, Location, X-Requested-With"
-        )
-    return response
+    """The request's Origin when it is one of RNET_CDS_ALLOWED_ORIGINS (CORS headers: app/web/cds_cors.py)."""
+    return allowed_origin(request.headers.get("origin"), request.app.state.settings.cds_origins)
 
 
 def _foreign(request: Request) -> bool:
@@ -127,13 +114,13 @@ def _preflight(request: Request, methods: str) -> Response:
     """The browser's CORS preflight: granted to configured origins only."""
     if request.headers.get("origin") and _allowed_origin(request) is None:
         refused = outcome_response(403, [("", "This origin is not allowed to call the service.")], code="forbidden")
-        return _with_cors(request, refused)
+        return refused
     response = Response(status_code=204, headers={"allow": methods})
     if _allowed_origin(request) is not None:
         response.headers["access-control-allow-methods"] = methods
         response.headers["access-control-allow-headers"] = "Authorization, Content-Type"
         response.headers["access-control-max-age"] = PREFLIGHT_MAX_AGE
-    return _with_cors(request, response)
+    return response
 
 
 # ---------------------------------------------------------------- discovery
@@ -161,14 +148,14 @@ def discovery(request: Request) -> Response:
         "prefetch": prefetch_templates(settings.fhir_codes),
         "usageRequirements": "Send the three prefetch searches; the service does not query the FHIR server itself.",
     }
-    return _with_cors(request, JSONResponse({"services": [service]}))
+    return JSONResponse({"services": [service]})
 
 
 # ---------------------------------------------------------------- invocation
 
 
 def _bad_request(request: Request, status: int, problems: list[tuple[str, str]], code: str = "invalid") -> Response:
-    return _with_cors(request, outcome_response(status, problems, code=code))
+    return outcome_response(status, problems, code=code)
 
 
 def _pydantic_problems(exc: ValidationError) -> list[tuple[str, str]]:
@@ -245,7 +232,7 @@ async def invoke(request: Request) -> Response:
             _audit(request, model, card.risk)
     response = JSONResponse(CardsResponse(cards=[card]).model_dump(mode="json", exclude_none=True))
     identify(response, model)
-    return _with_cors(request, response)
+    return response
 
 
 @router.post("/cds-services/{service_id}", include_in_schema=False)

@@ -523,3 +523,27 @@ def test_cards_without_a_risk_write_no_audit_line(tmp_path):
     assert client.post(SERVICE, json=hook_request(prefetch_for(depression=True, ki67=40, cga=True))).status_code == 200
     assert client.post(SERVICE, json=_with(hook="order-sign")).status_code == 400
     assert audit.read_text() == ""
+
+
+def test_every_error_of_the_service_is_readable_by_an_allowed_ehr_and_by_no_other_site():
+    """404 (another service id), 405 (GET on the service), 413 (made before any route runs) and 415."""
+    client = make_client(cds_allowed_origins=EHR, max_body_bytes=4096)
+    calls = [
+        ("POST", "/cds-services/another-service", {"json": GOOD}, 404),
+        ("GET", SERVICE, {}, 405),
+        ("POST", SERVICE, {"content": b"{" + b" " * 5000 + b"}", "headers": {"content-type": "application/json"}}, 413),
+        ("POST", SERVICE, {"content": b"x=1", "headers": {"content-type": "application/x-www-form-urlencoded"}}, 415),
+    ]
+    for method, path, options, status in calls:
+        for origin, readable in ((EHR, True), ("https://evil.example", False)):
+            headers = {**options.get("headers", {}), "origin": origin}
+            response = client.request(method, path, **{**options, "headers": headers})
+            # A POST the service reads, from a site not configured, is refused before it is read (403).
+            refused_first = not readable and status == 415
+            assert response.status_code == (403 if refused_first else status), (method, path, origin)
+            assert response.headers.get_list("access-control-allow-origin") == ([EHR] if readable else []), (
+                path,
+                status,
+            )
+            assert response.headers["vary"] == "Origin"
+            assert response.json()["resourceType"] == "OperationOutcome"

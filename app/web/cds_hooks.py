@@ -266,12 +266,22 @@ def _source(request: Request, model: Model, lang: str) -> CardSource:
         label += text["summary_separator"] + text["caveat_demo"]
     elif model.source == "published":
         label += text["summary_separator"] + text["caveat_published"]
-    return CardSource(label=label, url=f"{request.base_url}model")
+    return CardSource(label=label, url=f"{_public_base(request)}model")
+
+
+def _public_base(request: Request) -> str:
+    """Where clinicians reach the calculator: RNET_PUBLIC_URL, else the address this request came to.
+
+    The card's links are absolute and opened by the clinician's browser, not by the EHR's server that
+    called us; behind a proxy that rewrites Host, only the setting gives the right address.
+    """
+    public = request.app.state.settings.public_url
+    return f"{public}/" if public else str(request.base_url)
 
 
 def _link(request: Request, form: FormInput, label: str) -> list[CardLink]:
     query = findings_query(form)
-    return [CardLink(label=label, url=f"{request.base_url}embed" + (f"?{query}" if query else ""))]
+    return [CardLink(label=label, url=f"{_public_base(request)}embed" + (f"?{query}" if query else ""))]
 
 
 def _form(readings: dict[str, Reading | None]) -> FormInput:

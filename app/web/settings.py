@@ -61,6 +61,8 @@ class Settings(BaseSettings):
     RNET_CDS_ALLOWED_ORIGINS  origins of browser-based EHRs allowed to call the CDS Hooks service (CORS)
     RNET_FHIR_CODE_SURFACE_DEPRESSION, RNET_FHIR_CODE_KI67, RNET_FHIR_CODE_CGA
                            the Observation code of each finding as system|code (prefetch queries and reading)
+    RNET_PUBLIC_URL        the address clinicians reach the calculator at (e.g. https://rnet.hospital.org/rnet), for
+                           the absolute links in CDS cards; default: the address the request came to
     """
 
     model_config = SettingsConfigDict(env_prefix="RNET_", extra="ignore")
@@ -83,6 +85,27 @@ class Settings(BaseSettings):
     fhir_code_surface_depression: str = f"{PROJECT_CODE_SYSTEM}|surface-depression"
     fhir_code_ki67: str = f"{PROJECT_CODE_SYSTEM}|ki67-percent"
     fhir_code_cga: str = f"{PROJECT_CODE_SYSTEM}|cga-positive"
+    public_url: str = ""
+
+    @field_validator("public_url")
+    @classmethod
+    def _public_url(cls, value: str) -> str:
+        text = value.strip().rstrip("/")
+        parts = urlsplit(text) if text else None
+        origin = f"{parts.scheme}://{parts.netloc}" if parts else ""
+        if text and (
+            not ORIGIN.fullmatch(origin)
+            or not _port_in_range(origin)
+            or parts is None
+            or parts.query
+            or parts.fragment
+            or not ROOT_PATH.fullmatch(parts.path)
+        ):
+            raise ValueError(
+                f"'{value[:80]}' is not an address for links; give scheme, host, optional port and optional path, "
+                "e.g. https://rnet.hospital.org or https://intranet.example.org/rnet"
+            )
+        return text
 
     @field_validator("frame_ancestors", "cds_allowed_origins")
     @classmethod

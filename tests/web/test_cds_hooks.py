@@ -547,3 +547,16 @@ def test_every_error_of_the_service_is_readable_by_an_allowed_ehr_and_by_no_othe
             )
             assert response.headers["vary"] == "Origin"
             assert response.json()["resourceType"] == "OperationOutcome"
+
+
+def test_the_cards_links_start_with_the_public_url_whatever_host_the_call_came_to():
+    """Behind a proxy that rewrites Host, only RNET_PUBLIC_URL gives the address the clinician's browser reaches."""
+    request = hook_request(prefetch_for(depression=True, ki67=5, cga=True))
+    proxied = make_client(public_url="https://rnet.hospital.org/rnet/")
+    card = only_card(proxied.post(SERVICE, json=request, headers={"host": "10.0.0.7:8000"}))
+    assert card["links"][0]["url"] == (
+        "https://rnet.hospital.org/rnet/embed?surface_depression=1&ki67_percent=5&cga_positive=1"
+    )
+    assert card["source"]["url"] == "https://rnet.hospital.org/rnet/model"
+    direct = only_card(make_client().post(SERVICE, json=request, headers={"host": "10.0.0.7:8000"}))
+    assert direct["links"][0]["url"].startswith("http://10.0.0.7:8000/embed?")

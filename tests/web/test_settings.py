@@ -31,7 +31,11 @@ def test_every_setting_is_documented_in_the_readme():
      ("RNET_FHIR_CODE_KI67", "KI67"), ("RNET_FHIR_CODE_KI67", "http://loinc.org"), ("RNET_FHIR_CODE_KI67", "|KI67"),
      ("RNET_FHIR_CODE_CGA", "http://loinc.org|a b"), ("RNET_FHIR_CODE_CGA", "http://x.example/?a=1&b|c"),
      ("RNET_FHIR_CODE_SURFACE_DEPRESSION", "loinc|123"), ("RNET_FHIR_CODE_CGA", "http://x.example|c|d"),
-     ("RNET_CDS_ALLOWED_ORIGINS", "*"), ("RNET_CDS_ALLOWED_ORIGINS", "https://ehr.example/path")],
+     ("RNET_CDS_ALLOWED_ORIGINS", "*"), ("RNET_CDS_ALLOWED_ORIGINS", "https://ehr.example/path"),
+     # The cards' links start with it: an address, nothing a link could be bent with.
+     ("RNET_PUBLIC_URL", "rnet.hospital.org"), ("RNET_PUBLIC_URL", "https://rnet.hospital.org/a?b=1"),
+     ("RNET_PUBLIC_URL", "https://rnet.hospital.org/#x"), ("RNET_PUBLIC_URL", "javascript://x.example"),
+     ("RNET_PUBLIC_URL", "https://user@rnet.hospital.org"), ("RNET_PUBLIC_URL", 'https://a.example/"x')],
 )  # fmt: skip
 def test_bad_settings_are_refused(monkeypatch, env, value):
     monkeypatch.setenv(env, value)
@@ -70,3 +74,12 @@ def test_settings_from_environment(monkeypatch, tmp_path):
     settings = Settings()
     assert settings.frame_ancestor_origins == ["https://a.example.org", "https://b.example.org"]
     assert settings.default_language == "zh"
+
+
+@pytest.mark.parametrize(
+    ("value", "kept"),
+    [("https://rnet.hospital.org", "https://rnet.hospital.org"), ("https://intranet.example.org/rnet/", "https://intranet.example.org/rnet"),
+     ("http://10.0.0.5:8080", "http://10.0.0.5:8080"), ("", "")],
+)  # fmt: skip
+def test_a_public_url_is_kept_without_its_trailing_slash(value, kept):
+    assert Settings(public_url=value).public_url == kept

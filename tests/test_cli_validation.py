@@ -168,7 +168,7 @@ def test_validate_can_record_the_external_validation_in_a_copy_of_the_artifact(t
     from tests.web.conftest import make_client
 
     page = make_client(artifact=record).get("/").text
-    assert f"Externally validated on Hospital B, 2025 (n = 400, AUC {validated['auc']:.3f})." in page
+    assert f"External validation on Hospital B, 2025: n = 400, AUC {validated['auc']:.3f}." in page
 
 
 @pytest.mark.parametrize(

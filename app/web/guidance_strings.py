@@ -61,7 +61,16 @@ GUIDANCE: dict[str, dict[str, str]] = {
             "not an independent validation."
         ),
         "status_published": "Validation: coefficients as published; not validated here.",
-        "status_external": "Externally validated on {cohort} (n = {n}{auc}).",
+        "status_external": "External validation on {cohort}: n = {n}{auc}.",
+        "status_demo_with_external": "Internal validation (bootstrap, B = {b}) on the simulated cohort.",
+        "status_internal_with_external": "Internal validation: bootstrap, B = {b}; optimism-corrected AUC {auc}.",
+        "status_internal_plain_with_external": "Internal validation at development.",
+        "status_published_with_external": "Coefficients as published.",
+        "cohort_rate_simulated": (
+            "Simulated development cohort (not the study's patients): {events} of {n} ({rate}) "
+            "were not resected curatively."
+        ),
+        "evidence_study_other": "Reference: ",
         "status_external_auc": ", AUC {auc}",
         "evidence_card": "Model card: performance, curves and limitations",
         "validation_heading": "Validation",
@@ -115,7 +124,13 @@ GUIDANCE: dict[str, dict[str, str]] = {
         "status_internal_plain": "验证：仅内部验证。",
         "status_updated": "验证：已在{n}例本地队列中更新；其指标为表观值，不是独立验证。",
         "status_published": "验证：采用已发表系数；本系统未另行验证。",
-        "status_external": "外部验证：{cohort}（n = {n}{auc}）。",
+        "status_external": "外部验证：{cohort}，n = {n}{auc}。",
+        "status_demo_with_external": "内部验证（bootstrap，B = {b}）在模拟队列中进行。",
+        "status_internal_with_external": "内部验证：bootstrap，B = {b}；乐观校正AUC {auc}。",
+        "status_internal_plain_with_external": "建模时进行了内部验证。",
+        "status_published_with_external": "采用已发表系数。",
+        "cohort_rate_simulated": "模拟的开发队列（并非研究患者）：{n}例中{events}例（{rate}）为非治愈性切除。",
+        "evidence_study_other": "参考文献：",
         "status_external_auc": "，AUC {auc}",
         "evidence_card": "模型说明：性能、曲线和局限性",
         "validation_heading": "验证",

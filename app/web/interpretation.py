@@ -8,13 +8,14 @@ from the prediction and the artifact, so the words can never disagree with the f
 
 from __future__ import annotations
 
-import math
 from dataclasses import dataclass
+from decimal import ROUND_HALF_UP, Decimal
 from html import escape
 
 from markupsafe import Markup
 
 from app.model.predict import Model
+from app.web.artifact_text import KNOWN_TEXTS, artifact_prose
 from app.web.i18n import STRINGS, format_risk
 
 
@@ -25,7 +26,8 @@ def per_hundred(probability: float) -> str:
         return ">99"
     if percent < 1.0:
         return "<1"
-    return str(min(99, max(1, math.floor(percent + 0.5))))
+    shown = Decimal(f"{percent:.1f}")  # the one-decimal figure the page shows: 62.5 % reads "about 63", never 62
+    return str(min(99, max(1, int(shown.quantize(Decimal(1), rounding=ROUND_HALF_UP)))))
 
 
 def frequency_sentence(probability: float, ci95: tuple[float, float], lang: str) -> str:
@@ -48,6 +50,7 @@ class CohortRate:
     events: int
     n: int
     is_update_cohort: bool  # a local cohort the model was recalibrated on, not the development cohort
+    is_simulated: bool = False  # the demonstration's simulated patients, not the study's
 
     @property
     def rate(self) -> float:
@@ -64,13 +67,20 @@ def cohort_rate(model: Model) -> CohortRate | None:
     if not performance.n or performance.events is None:
         return None
     updated = bool((model.artifact.provenance.model_extra or {}).get("parent_model_id"))
-    return CohortRate(events=performance.events, n=performance.n, is_update_cohort=updated)
+    simulated = model.artifact.provenance.source == "synthetic-demo"
+    return CohortRate(events=performance.events, n=performance.n, is_update_cohort=updated, is_simulated=simulated)
 
 
 def cohort_sentence(rate: CohortRate | None, lang: str) -> str:
     if rate is None:
         return ""
-    key = "cohort_rate_update" if rate.is_update_cohort else "cohort_rate_development"
+    key = (
+        "cohort_rate_update"
+        if rate.is_update_cohort
+        else "cohort_rate_simulated"
+        if rate.is_simulated
+        else "cohort_rate_development"
+    )
     return STRINGS[lang][key].format(events=rate.events, n=rate.n, rate=rate.rate_text)
 
 
@@ -140,23 +150,30 @@ def applicability_lines(model: Model, lang: str) -> list[str]:
 
 
 def validation_lines(model: Model, lang: str) -> list[str]:
-    """The model's validation status, in the words a reader of the evidence needs, strongest claim last."""
+    """The model's validation status, in the words a reader of the evidence needs, strongest claim last.
+
+    With a recorded external validation the first line no longer says "internal only" (or "none on
+    patients"): the two lines together must never contradict each other.
+    """
     text = STRINGS[lang]
     artifact = model.artifact
     performance = artifact.performance
     extra = artifact.provenance.model_extra or {}
     replicates = performance.bootstrap_replicates
+    externals = external_validations(model)
+    suffix = "_with_external" if externals else ""
     if extra.get("parent_model_id"):
         lines = [text["status_updated"].format(n=performance.n or 0)]
     elif artifact.provenance.source == "synthetic-demo":
-        lines = [text["status_demo"].format(b=replicates or 0)]
+        lines = [text["status_demo" + suffix].format(b=replicates or 0)]
     elif artifact.provenance.source == "published":
-        lines = [text["status_published"]]
+        lines = [text["status_published" + suffix]]
     elif replicates and performance.auc_optimism_corrected is not None:
-        lines = [text["status_internal"].format(b=replicates, auc=f"{performance.auc_optimism_corrected:.3f}")]
+        auc = f"{performance.auc_optimism_corrected:.3f}"
+        lines = [text["status_internal" + suffix].format(b=replicates, auc=auc)]
     else:
-        lines = [text["status_internal_plain"]]
-    for record in external_validations(model):
+        lines = [text["status_internal_plain" + suffix]]
+    for record in externals:
         auc = text["status_external_auc"].format(auc=f"{record.auc:.3f}") if record.auc is not None else ""
         lines.append(text["status_external"].format(cohort=record.cohort, n=record.n, auc=auc))
     return lines
@@ -173,6 +190,24 @@ def external_validations(model: Model) -> list[ExternalValidation]:
     """provenance.external_validations as the artifact check accepted them (app/model/artifact.py)."""
     records = (model.artifact.provenance.model_extra or {}).get("external_validations") or []
     return [ExternalValidation(cohort=r["cohort"], n=r["n"], auc=r.get("auc")) for r in records]
+
+
+@dataclass(frozen=True)
+class StudyLine:
+    """The evidence block's study: a lead-in in the page's language, then the text (marked `lang` if English)."""
+
+    lead: str
+    text: str
+    lang: str = ""
+
+
+def study_line(model: Model, lang: str) -> StudyLine:
+    """The Suzhou study when the artifact cites it (or cites nothing), else the artifact's own reference."""
+    reference = (model.artifact.provenance.model_extra or {}).get("reference") or ""
+    if not reference or KNOWN_TEXTS.get(reference) == "artifact_reference_study":
+        return StudyLine(lead="", text=STRINGS[lang]["evidence_study"])
+    prose = artifact_prose(reference, lang)
+    return StudyLine(lead=STRINGS[lang]["evidence_study_other"], text=prose.text, lang=prose.lang)
 
 
 def evidence_model_line(model: Model, lang: str, source_label: str) -> str:

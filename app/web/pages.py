@@ -31,6 +31,7 @@ from app.web.interpretation import (
     evidence_model_line,
     frequency_sentence,
     risk_bar_svg,
+    study_line,
     validation_lines,
 )
 from app.web.results import (
@@ -158,6 +159,7 @@ def _about(model: Model, lang: str) -> dict[str, Any]:
     return {
         "ranges": applicability_lines(model, lang),
         "model_line": evidence_model_line(model, lang, SOURCE_LABELS[lang][model.source]),
+        "study": study_line(model, lang),
         "validation": validation_lines(model, lang),
     }
 

@@ -28,6 +28,7 @@ EVENTS, N = DEMO["performance"]["events"], DEMO["performance"]["n"]
     [
         (0.631, "63"),
         (0.625, "63"),  # 62.5 rounds half up (Python's round() would say 62)
+        (0.624996, "63"),  # shown as "62.5 %": the count follows the figure shown, not the raw 62.4996
         (0.125, "13"),
         (0.375, "38"),
         (0.0099, "<1"),  # the page shows "< 1 %": never "about 1 of 100"
@@ -85,7 +86,8 @@ def test_the_sentence_says_the_apis_risk_as_a_count_of_100_in_english(client, bo
         f"(95 % CI: {hundred(lo)} to {hundred(hi)} of 100)."
     )
     assert notes == [
-        f"Development cohort: {EVENTS} of {N} (35.7 %) were not resected curatively.",
+        f"Simulated development cohort (not the study's patients): {EVENTS} of {N} (35.7 %) were not resected "
+        "curatively.",
         "An estimate of risk, not a treatment recommendation: decide with the patient, "
         "the full pathology and the multidisciplinary team.",
     ]
@@ -105,7 +107,7 @@ def test_the_sentence_says_the_apis_risk_as_a_count_of_100_in_chinese(client, bo
         f"具有这些表现的病变，每100个中{lead}不能治愈性切除（95%置信区间：每100个中{hundred(lo)}至{hundred(hi)}个）。"
     )
     assert notes == [
-        f"开发队列：{N}例中{EVENTS}例（35.7 %）为非治愈性切除。",
+        f"模拟的开发队列（并非研究患者）：{N}例中{EVENTS}例（35.7 %）为非治愈性切除。",
         "这是风险估计，不是治疗建议：请结合患者意愿、完整病理结果和多学科团队意见决定。",
     ]
     assert definition == "非治愈性切除：切缘阳性或无法评估（非R0），或存在脉管侵犯或神经侵犯（LVI/PNI）。"
@@ -250,12 +252,17 @@ def test_a_recorded_external_validation_is_stated_in_both_languages(tmp_path):
     )
     client = make_client(artifact=path)
     _, validation, _, _ = about_text(client)
-    assert validation[1:] == [
-        "Externally validated on Hospital B, 2024 (n = 300, AUC 0.712).",
-        "Externally validated on Hospital C (n = 95).",
+    assert validation == [  # no "none on patients" or "internal only" beside an external validation
+        "Internal validation (bootstrap, B = 1000) on the simulated cohort.",
+        "External validation on Hospital B, 2024: n = 300, AUC 0.712.",
+        "External validation on Hospital C: n = 95.",
     ]
     _, validation, _, _ = about_text(client, "/?lang=zh")
-    assert validation[1:] == ["外部验证：Hospital B, 2024（n = 300，AUC 0.712）。", "外部验证：Hospital C（n = 95）。"]
+    assert validation == [
+        "内部验证（bootstrap，B = 1000）在模拟队列中进行。",
+        "外部验证：Hospital B, 2024，n = 300，AUC 0.712。",
+        "外部验证：Hospital C，n = 95。",
+    ]
 
 
 @pytest.mark.parametrize(
@@ -283,11 +290,26 @@ def test_the_model_card_states_the_validation_and_drops_no_external_validation_y
     ]
     assert "no external validation yet" in text_of(demo_card)
     path = with_external_validations(tmp_path, [{"cohort": "Hospital B", "n": 300, "auc": 0.7}])
-    for lang, expected, absent in (
-        ("en", "Externally validated on Hospital B (n = 300, AUC 0.700).", "no external validation yet"),
-        ("zh", "外部验证：Hospital B（n = 300，AUC 0.700）。", "尚无外部验证"),
-    ):
+    for lang, first, expected, absent in (
+        ("en", "Internal validation (bootstrap, B = 1000) on the simulated cohort.",
+         "External validation on Hospital B: n = 300, AUC 0.700.", "no external validation yet"),
+        ("zh", "内部验证（bootstrap，B = 1000）在模拟队列中进行。", "外部验证：Hospital B，n = 300，AUC 0.700。", "尚无外部验证"),
+    ):  # fmt: skip
         card = parse_html(make_client(artifact=path).get(f"/model?lang={lang}").text)
         status = [text_of(li) for li in select(select_one(card, "section", cls="validation-status"), "li")]
-        assert status[1:] == [expected]
+        assert status == [first, expected]
         assert absent not in text_of(card)
+
+
+def test_a_model_that_cites_another_study_shows_that_reference_not_the_suzhou_study(tmp_path):
+    spec = tmp_path / "spec.json"
+    spec.write_text(json.dumps(SPEC))
+    published = tmp_path / "p.json"
+    assert main(["from-coefficients", str(spec), "--out", str(published)]) == 0
+    client = make_client(artifact=published)
+    for lang, lead in (("en", "Reference: "), ("zh", "参考文献：")):
+        study = select_one(parse_html(client.get(f"/?lang={lang}").text), "p", cls="study")
+        assert text_of(study) == lead + SPEC["reference"]
+        assert "Suzhou" not in text_of(study) and "苏州" not in text_of(study)
+        cited = select(study, "span")
+        assert [span.get("lang") for span in cited] == ([] if lang == "en" else ["en"])

@@ -14,13 +14,14 @@ patient is logged: the access log has the path, the audit log the model and the 
 
 from __future__ import annotations
 
+import math
 from typing import Any, Literal
 
 from fastapi import APIRouter, Request, Response
 from fastapi.responses import JSONResponse
 from pydantic import BaseModel, ConfigDict, Field, StrictStr, ValidationError
 
-from app.model.predict import Model, NotApplicableError
+from app.model.predict import Model, NotApplicableError, OutsideApplicability
 from app.web.api import identify
 from app.web.cds_cors import allowed_origin
 from app.web.fhir_observations import Kind, ObservationError, Reading, read_finding
@@ -225,9 +226,10 @@ async def invoke(request: Request) -> Response:
     else:
         try:
             readings = _read_prefetch(hook.prefetch, request.app.state.settings.fhir_codes, hook.context.patientId)
+            sent = {k for k in FINDINGS if hook.prefetch.get(k) is not None}
+            card = _card(request, model, lang, readings, sent=sent)
         except ObservationError as exc:
             return _bad_request(request, 400, [(exc.where, exc.message)])
-        card = _card(request, model, lang, readings, sent={k for k in FINDINGS if hook.prefetch.get(k) is not None})
         if card.risk is not None:
             _audit(request, model, card.risk)
     response = JSONResponse(CardsResponse(cards=[card]).model_dump(mode="json", exclude_none=True))
@@ -284,13 +286,39 @@ def _link(request: Request, form: FormInput, label: str) -> list[CardLink]:
     return [CardLink(label=label, url=f"{_public_base(request)}embed" + (f"?{query}" if query else ""))]
 
 
+def _below(reading: Reading) -> str:
+    return "<" if reading.comparator in ("<", "<=") else ""
+
+
+def _ki67_limit_outside(model: Model, reading: Reading) -> OutsideApplicability:
+    """A Ki-67 recorded only as more than a limit: outside the model's population if every value it allows is.
+
+    Raises ObservationError when the limit leaves the value open inside the population (e.g. "> 5 %"):
+    no number can be put on that, and the page would need the measured value too.
+    """
+    spec = next(s for s in model.artifact.predictors if s.name == "ki67_percent")
+    limit = reading.value
+    if spec.applicable_range is not None:
+        low, high = spec.applicable_range
+        if limit >= high if reading.comparator == ">" else limit > high:
+            # "> 20" lies above 20 however little: the value just above the limit (shown as "20") says so.
+            above = math.nextafter(limit, math.inf) if reading.comparator == ">" else limit
+            return OutsideApplicability("ki67_percent", above, low, high)
+    raise ObservationError(
+        "prefetch.ki67_percent",
+        f"the most recent Ki-67 is recorded only as {reading.comparator} {limit:g} %, a limit that leaves the "
+        "value open within the model's range; record the measured value",
+    )
+
+
 def _form(readings: dict[str, Reading | None]) -> FormInput:
     """The findings as the page's query string reads them (unknown Ki-67/CgA: 'unknown')."""
     dep, ki67, cga = (readings[name] for name in FINDINGS)
     return FormInput(
         surface_depression="" if dep is None else str(int(dep.value)),
-        # Plain decimals the page's Ki-67 reader takes ("0.00001", never "1e-05"), without float noise.
-        ki67_percent="" if ki67 is None else f"{ki67.value:.10f}".rstrip("0").rstrip("."),
+        # Plain decimals the page's Ki-67 reader takes ("0.00001", never "1e-05"), without float noise; a limit
+        # below ("<1") as the page writes it, so the page reads it the same way (half the limit).
+        ki67_percent="" if ki67 is None else _below(ki67) + f"{ki67.value:.10f}".rstrip("0").rstrip("."),
         ki67_unknown=ki67 is None,
         cga_positive="unknown" if cga is None else str(int(cga.value)),
     )
@@ -306,6 +334,10 @@ def _shown(name: str, reading: Reading | None, sent: set[str], lang: str) -> str
         value = f"{reading.value:g} %"
         if reading.fraction is not None:
             value += text["cds_converted"].format(fraction=f"{reading.fraction:g}", percent=value)
+        if reading.comparator is not None:
+            value = f"{reading.comparator} {value}"
+        if _below(reading):
+            value += text["cds_read_as_half"].format(value=f"{reading.value / 2:g}")
     else:
         value = text[
             ("positive" if reading.value else "negative")
@@ -341,22 +373,38 @@ def _card(request: Request, model: Model, lang: str, readings: dict[str, Reading
             links=_link(request, form, text["cds_link_enter"]),
         )
     dep, ki67, cga = (readings[name] for name in FINDINGS)
+    if ki67 is not None and ki67.comparator in (">", ">="):
+        return _not_applicable_card(request, model, lang, (_ki67_limit_outside(model, ki67),), form, findings_md)
+    below = ki67 is not None and bool(_below(ki67))
     findings = Findings(
         surface_depression=int(dep.value) if dep else 0,  # never None here (checked above)
-        ki67_percent=None if ki67 is None else ki67.value,
+        ki67_percent=None if ki67 is None else (ki67.value / 2 if below else ki67.value),  # "<1" as the page: 0.5
         cga_positive=None if cga is None else int(cga.value),
+        ki67_bound=ki67.value if ki67 is not None and below else None,
     )
     try:
         result = assess(model, findings, lang)
     except NotApplicableError as exc:
-        return Card(
-            summary=_short(text["cds_summary_not_applicable"]),
-            indicator="warning",
-            source=_source(request, model, lang),
-            detail=not_applicable_message(exc.outside, lang) + "\n\n" + findings_md,
-            links=_link(request, form, text["cds_link_open"]),
-        )
+        return _not_applicable_card(request, model, lang, exc.outside, form, findings_md)
     return _risk_card(request, model, lang, result, form, findings_md)
+
+
+def _not_applicable_card(
+    request: Request,
+    model: Model,
+    lang: str,
+    outside: tuple[OutsideApplicability, ...],
+    form: FormInput,
+    findings_md: str,
+) -> Card:
+    text = STRINGS[lang]
+    return Card(
+        summary=_short(text["cds_summary_not_applicable"]),
+        indicator="warning",
+        source=_source(request, model, lang),
+        detail=not_applicable_message(outside, lang) + "\n\n" + findings_md,
+        links=_link(request, form, text["cds_link_open"]),
+    )
 
 
 def _risk_card(

@@ -7,8 +7,13 @@ Rules (README, "CDS Hooks"), chosen so that what the card shows is what the reco
   the report it corrects); `preliminary`, `registered`, `cancelled`, `entered-in-error` and `unknown`
   are skipped, as is an Observation with a `dataAbsentReason` and no value;
 - the most recent wins, by `effectiveDateTime` (or `effectiveInstant`, or `effectivePeriod`'s end or
-  start), else `issued`; one without any time counts as the oldest; two equally recent ones that
-  disagree are refused rather than one being picked silently;
+  start), else `issued`; one without any time counts as the oldest; at the same time an `amended` or
+  `corrected` result replaces a `final` one, then the later `issued` wins; two equally recent ones
+  that still disagree are refused rather than one being picked silently;
+- a Ki-67 Quantity with a comparator is a limit, not a measurement: "<" and "<=" are read as the
+  calculator reads "<1" (half the limit, said so), ">" and ">=" are for the card to judge
+  (a G3 limit makes the findings not applicable, anything else cannot be read as a number);
+- an Observation's id is shown in the card only if it is a FHIR id (letters, digits, '-' and '.');
 - an Observation about another patient than the hook's `context.patientId` is refused: the card
   must never mix two patients' findings.
 
@@ -30,6 +35,10 @@ SNOMED = "http://snomed.info/sct"
 SNOMED_ANSWERS = {"10828004": True, "260385009": False, "373066001": True, "373067005": False}
 SNOMED_NAMES = {"10828004": "Positive", "260385009": "Negative", "373066001": "Yes", "373067005": "No"}
 SETTLED_STATUSES = frozenset({"final", "amended", "corrected"})
+REVISED_STATUSES = frozenset({"amended", "corrected"})  # at the same effective time, these replace a final one
+COMPARATORS = frozenset({"<", "<=", ">=", ">"})
+# A FHIR id: the card's Markdown shows it, so anything else (brackets, parentheses, spaces) is not shown.
+FHIR_ID = re.compile(r"[A-Za-z0-9\-.]{1,64}")
 # FHIR dateTime/instant: a year, year-month, date, or date and time (a time needs a time zone).
 _FHIR_DATETIME = re.compile(
     r"(?P<y>[0-9]{4})(?:-(?P<m>[0-9]{2})(?:-(?P<d>[0-9]{2})"
@@ -57,6 +66,9 @@ class Reading:
     time: datetime | None
     fraction: float | None = None
     recorded: str | None = None  # the time as the record writes it (shown; `time` is for ordering)
+    comparator: str | None = None  # a Quantity's "<", "<=", ">=" or ">": `value` is then a limit, not a measurement
+    status: str = "final"
+    issued: datetime | None = None
 
 
 def parse_fhir_time(text: object, where: str) -> datetime:
@@ -125,7 +137,7 @@ def _boolean(observation: dict[str, Any], where: str) -> Reading:
         value = observation["valueBoolean"]
         if not isinstance(value, bool):
             raise ObservationError(f"{where}.valueBoolean", "must be true or false")
-        return Reading(float(value), observation.get("id"), None)
+        return Reading(float(value), None, None)
     if "valueCodeableConcept" in observation:
         codings = _codings(observation["valueCodeableConcept"], f"{where}.valueCodeableConcept")
         answers = {SNOMED_ANSWERS[str(code)] for system, code in codings if system == SNOMED and code in SNOMED_ANSWERS}
@@ -135,7 +147,7 @@ def _boolean(observation: dict[str, Any], where: str) -> Reading:
             raise ObservationError(
                 f"{where}.valueCodeableConcept", f"{problem}; give one SNOMED CT code of {accepted} ({SNOMED})"
             )
-        return Reading(float(answers.pop()), observation.get("id"), None)
+        return Reading(float(answers.pop()), None, None)
     raise ObservationError(where, "needs valueBoolean or valueCodeableConcept (SNOMED CT Positive/Negative/Yes/No)")
 
 
@@ -152,17 +164,20 @@ def _percent(observation: dict[str, Any], where: str) -> Reading:
     system = quantity.get("system")
     if system is not None and system != UCUM:
         raise ObservationError(f"{where}.system", f"must be UCUM ({UCUM}); other unit systems are not read")
+    comparator = quantity.get("comparator")
+    if comparator is not None and comparator not in COMPARATORS:
+        raise ObservationError(f"{where}.comparator", "must be one of <, <=, >=, > (FHIR Quantity)")
     unit = quantity.get("code", quantity.get("unit"))
     if unit == "%":
         if not 0 <= value <= 100:
             raise ObservationError(f"{where}.value", "a Ki-67 index in % must lie from 0 to 100")
-        return Reading(float(value), observation.get("id"), None)
+        return Reading(float(value), None, None, comparator=comparator)
     if unit == "1":
         if not 0 <= value <= 1:
             raise ObservationError(f"{where}.value", "a Ki-67 index as a fraction (unit '1') must lie from 0 to 1")
         # Rounded so that 0.052 reads as 5.2 %, not 5.200000000000001 %: the link and the page show the same text.
         percent = round(100.0 * value, 10)
-        return Reading(percent, observation.get("id"), None, fraction=float(value))
+        return Reading(percent, None, None, fraction=float(value), comparator=comparator)
     raise ObservationError(f"{where}.code", "must be the UCUM unit '%' or '1' (a fraction)")
 
 
@@ -195,9 +210,16 @@ def read_finding(bundle: object, *, where: str, code: tuple[str, str], kind: Kin
         if "dataAbsentReason" in resource and not any(key.startswith("value") for key in resource):
             continue
         reading = _boolean(resource, at) if kind == "boolean" else _percent(resource, at)
-        identifier = resource.get("id") if isinstance(resource.get("id"), str) else None
+        identifier = resource.get("id")
+        identifier = identifier if isinstance(identifier, str) and FHIR_ID.fullmatch(identifier) else None
         time, recorded = _time_of(resource, at) or (None, None)
-        readings.append(Reading(reading.value, identifier, time, reading.fraction, recorded=recorded))
+        issued = parse_fhir_time(resource["issued"], f"{at}.issued") if "issued" in resource else None
+        readings.append(
+            Reading(
+                reading.value, identifier, time, reading.fraction, recorded=recorded,
+                comparator=reading.comparator, status=status, issued=issued,
+            )
+        )  # fmt: skip
     return _most_recent(readings, where)
 
 
@@ -207,7 +229,11 @@ def _most_recent(readings: list[Reading], where: str) -> Reading | None:
     oldest = datetime.min.replace(tzinfo=UTC)
     latest = max(r.time or oldest for r in readings)
     newest = [r for r in readings if (r.time or oldest) == latest]
-    if len({r.value for r in newest}) > 1:
+    # A correction usually keeps the effective time and changes `issued`: at the same time an amended or
+    # corrected result replaces a final one, and the later issued one replaces the earlier.
+    rank = max((r.status in REVISED_STATUSES, r.issued or oldest) for r in newest)
+    newest = [r for r in newest if (r.status in REVISED_STATUSES, r.issued or oldest) == rank]
+    if len({(r.value, r.comparator) for r in newest}) > 1:
         raise ObservationError(
             where, "holds two equally recent final Observations with different values; correct the record"
         )

@@ -17,6 +17,7 @@ from tests.conftest import DEMO_ARTIFACT, csp_directives, select_one, text_of
 from tests.web.conftest import make_client
 from tests.web.fhir_fixtures import (
     SERVICE,
+    UCUM,
     bundle,
     fraction,
     hook_request,
@@ -560,3 +561,56 @@ def test_the_cards_links_start_with_the_public_url_whatever_host_the_call_came_t
     assert card["source"]["url"] == "https://rnet.hospital.org/rnet/model"
     direct = only_card(make_client().post(SERVICE, json=request, headers={"host": "10.0.0.7:8000"}))
     assert direct["links"][0]["url"].startswith("http://10.0.0.7:8000/embed?")
+
+
+def limit(value: float, comparator: str) -> dict:
+    return {"valueQuantity": {"value": value, "comparator": comparator, "system": UCUM, "code": "%"}}
+
+
+def with_ki67(resource: dict) -> dict:
+    prefetch = prefetch_for(depression=True, ki67=None, cga=True)
+    prefetch["ki67_percent"] = bundle(resource)
+    return hook_request(prefetch)
+
+
+def test_a_ki67_below_a_limit_is_read_as_the_calculator_reads_it_half_the_limit():
+    client = make_client()
+    card = only_card(client.post(SERVICE, json=with_ki67(observation("ki67_percent", **limit(2, "<")))))
+    risk, lo, hi = api_risk(client, True, 1.0, True)  # "<2" is read as 1 % by the calculator's own rule
+    assert (
+        card["summary"]
+        == f"Risk of non-curative resection {one_decimal(risk)} (95 % CI {one_decimal(lo)} to {one_decimal(hi)})"
+    )
+    assert link_query(card)["ki67_percent"] == ["<2"]
+    assert '- Ki-67 index: < 2 % (a limit: read as 1 %, half of it, as the calculator reads "<1")' in card["detail"]
+    page = client.get("/embed?" + urlsplit(card["links"][0]["url"]).query)
+    assert text_of(select_one(page.text, "span", cls="risk-value")) == one_decimal(risk)
+
+
+@pytest.mark.parametrize(("value", "comparator"), [(20, ">"), (25, ">="), (30, ">")])
+def test_a_ki67_above_a_g3_limit_gives_no_risk(value, comparator):
+    card = only_card(
+        make_client().post(SERVICE, json=with_ki67(observation("ki67_percent", **limit(value, comparator))))
+    )
+    assert card["indicator"] == "warning"
+    assert card["summary"] == "No risk given: the findings are outside the population this model applies to"
+    assert "G3" in card["detail"] and f"- Ki-67 index: {comparator} {value} %" in card["detail"]
+
+
+@pytest.mark.parametrize(("value", "comparator"), [(20, ">="), (5, ">")])
+def test_a_ki67_limit_that_leaves_the_value_open_is_refused_naming_it(value, comparator):
+    response = make_client().post(SERVICE, json=with_ki67(observation("ki67_percent", **limit(value, comparator))))
+    assert response.status_code == 400
+    assert problems(response) == [
+        (
+            "prefetch.ki67_percent",
+            f"prefetch.ki67_percent: the most recent Ki-67 is recorded only as {comparator} {value} %, a limit that "
+            "leaves the value open within the model's range; record the measured value",
+        )
+    ]
+
+
+def test_an_observation_id_that_is_not_a_fhir_id_never_reaches_the_cards_markdown():
+    resource = observation("ki67_percent", ident="[click](http://evil.example)", **percent(5))
+    card = only_card(make_client().post(SERVICE, json=with_ki67(resource)))
+    assert "evil.example" not in card["detail"] and "](" not in card["detail"]

@@ -205,3 +205,43 @@ def test_malformed_yes_no_observations_are_refused_naming_the_place(resource, wh
         read("cga_positive", resource)
     assert caught.value.where == where
     assert words in caught.value.message
+
+
+def test_at_the_same_time_an_amended_or_corrected_result_replaces_the_final_one():
+    """A correction usually keeps the effective time: it must replace the result, not void the call."""
+    for status in ("amended", "corrected"):
+        reading = read(
+            "ki67_percent",
+            observation("ki67_percent", ident="orig", **percent(3)),
+            observation("ki67_percent", status=status, ident="fix", **percent(12)),
+        )
+        assert (reading.value, reading.observation_id) == (12.0, "fix")
+
+
+def test_at_the_same_time_and_status_the_later_issued_result_wins():
+    first = {**observation("ki67_percent", ident="a", **percent(3)), "issued": "2024-03-02T10:00:00+08:00"}
+    later = {**observation("ki67_percent", ident="b", **percent(12)), "issued": "2024-03-05T10:00:00+08:00"}
+    assert read("ki67_percent", later, first).value == 12.0
+    assert read("ki67_percent", first, later).value == 12.0
+
+
+@pytest.mark.parametrize("comparator", ["<", "<=", ">=", ">"])
+def test_a_ki67_limit_keeps_its_comparator(comparator):
+    quantity = {"valueQuantity": {"value": 2, "comparator": comparator, "system": UCUM, "code": "%"}}
+    reading = read("ki67_percent", observation("ki67_percent", **quantity))
+    assert (reading.value, reading.comparator) == (2.0, comparator)
+    assert read("ki67_percent", observation("ki67_percent", **percent(2))).comparator is None
+
+
+def test_an_unknown_comparator_is_refused():
+    quantity = {"valueQuantity": {"value": 2, "comparator": "~", "system": UCUM, "code": "%"}}
+    with pytest.raises(ObservationError) as refused:
+        read("ki67_percent", observation("ki67_percent", **quantity))
+    assert refused.value.where == "prefetch.ki67_percent.entry[0].resource.valueQuantity.comparator"
+
+
+@pytest.mark.parametrize(
+    ("ident", "shown"), [("ki67-1.a", "ki67-1.a"), ("[x](http://evil.example)", None), ("a b", None)]
+)
+def test_only_a_fhir_id_is_kept_for_the_card(ident, shown):
+    assert read("ki67_percent", observation("ki67_percent", ident=ident, **percent(2))).observation_id == shown

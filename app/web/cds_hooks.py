@@ -222,17 +222,22 @@ async def invoke(request: Request) -> Response:
     model: Model = request.app.state.registry.default
     lang = choose_language(None, request.headers.get("accept-language"), request.app.state.settings.default_language)
     if hook.prefetch is None:
-        card = _no_prefetch_card(request, model, lang)
+        card: Card | None = _no_prefetch_card(request, model, lang)
     else:
         try:
             readings = _read_prefetch(hook.prefetch, request.app.state.settings.fhir_codes, hook.context.patientId)
             sent = {k for k in FINDINGS if hook.prefetch.get(k) is not None}
-            card = _card(request, model, lang, readings, sent=sent)
+            # Nothing of the three in the record (most charts opened on patient-view): no guidance, so no card,
+            # as CDS Hooks asks, rather than a card on every chart.
+            card = (
+                None if all(r is None for r in readings.values()) else _card(request, model, lang, readings, sent=sent)
+            )
         except ObservationError as exc:
             return _bad_request(request, 400, [(exc.where, exc.message)])
-        if card.risk is not None:
+        if card is not None and card.risk is not None:
             _audit(request, model, card.risk)
-    response = JSONResponse(CardsResponse(cards=[card]).model_dump(mode="json", exclude_none=True))
+    cards = [] if card is None else [card]
+    response = JSONResponse(CardsResponse(cards=cards).model_dump(mode="json", exclude_none=True))
     identify(response, model)
     return response
 
@@ -365,11 +370,13 @@ def _card(request: Request, model: Model, lang: str, readings: dict[str, Reading
     findings_md = _findings_markdown(readings, sent, lang)
     missing = tuple(name for name in FINDINGS if readings[name] is None)
     if readings["surface_depression"] is None or not model.can_leave_out(missing):
+        # Name only what the model cannot do without (surface depression, for the demo), not every gap.
+        needed = tuple(name for name in missing if not model.can_leave_out((name,))) or missing
         return Card(
-            summary=_short(text["cds_summary_needs"].format(findings=_listed(missing, lang))),
+            summary=_short(text["cds_summary_needs"].format(findings=_listed(needed, lang))),
             indicator="info",
             source=_source(request, model, lang),
-            detail=needs_finding_message(missing, lang) + "\n\n" + findings_md,
+            detail=needs_finding_message(needed, lang) + "\n\n" + findings_md,
             links=_link(request, form, text["cds_link_enter"]),
         )
     dep, ki67, cga = (readings[name] for name in FINDINGS)

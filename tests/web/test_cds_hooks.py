@@ -614,3 +614,16 @@ def test_an_observation_id_that_is_not_a_fhir_id_never_reaches_the_cards_markdow
     resource = observation("ki67_percent", ident="[click](http://evil.example)", **percent(5))
     card = only_card(make_client().post(SERVICE, json=with_ki67(resource)))
     assert "evil.example" not in card["detail"] and "](" not in card["detail"]
+
+
+def test_a_record_without_any_of_the_findings_gets_no_card():
+    """patient-view fires on every chart: a card saying "nothing recorded" on each one is alert fatigue."""
+    response = make_client().post(SERVICE, json=hook_request(prefetch_for(depression=None, ki67=None, cga=None)))
+    assert response.status_code == 200 and response.json() == {"cards": []}
+
+
+def test_without_surface_depression_only_it_is_asked_for_even_with_other_gaps():
+    """The demo has submodels without Ki-67 and CgA: only surface depression is needed."""
+    card = only_card(make_client().post(SERVICE, json=hook_request(prefetch_for(depression=None, ki67=None, cga=True))))
+    assert card["summary"] == "The R-NET risk needs Surface depression from the record"
+    assert "Ki-67" not in card["detail"].split("**")[0]  # the explanation before the findings list

@@ -424,6 +424,11 @@ def _risk_card(
     )
     if p.missing:
         summary += text["summary_without"].format(findings=_listed(p.missing, lang))
+    # Many EHRs show only the summary: what qualifies the number travels with it (at most 134 characters).
+    if p.extrapolated:
+        summary += text["cds_tag_extrapolated"]
+    if model.is_demonstration:
+        summary += text["cds_tag_demo"]
     parts = [findings_md, *(m for m in (result.answered_by, *result.extrapolation_messages) if m)]
     if model.is_demonstration:
         parts.append(text["label_colon"].format(label=f"**{text['demo_banner_title']}**") + text["demo_banner"])

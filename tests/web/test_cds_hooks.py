@@ -118,6 +118,7 @@ def test_the_card_carries_the_apis_risk_and_links_to_the_prefilled_calculator(pa
     assert (
         card["summary"]
         == f"Risk of non-curative resection {one_decimal(risk)} (95 % CI {one_decimal(lo)} to {one_decimal(hi)})"
+        " (demo model)"  # the shipped model is a demonstration: the summary, often all an EHR shows, says so
     )
     assert card["indicator"] == "info"
     query = link_query(card)
@@ -134,7 +135,7 @@ def test_the_card_carries_the_apis_risk_and_links_to_the_prefilled_calculator(pa
 def test_one_patient_written_out():
     """Surface depression, Ki-67 5 %, CgA positive on the shipped demo model: 86.1 % (71.1 % to 93.9 %)."""
     card = only_card(make_client().post(SERVICE, json=hook_request(prefetch_for(depression=True, ki67=5, cga=True))))
-    assert card["summary"] == "Risk of non-curative resection 86.1 % (95 % CI 71.1 % to 93.9 %)"
+    assert card["summary"] == "Risk of non-curative resection 86.1 % (95 % CI 71.1 % to 93.9 %) (demo model)"
 
 
 def test_calls_for_several_patients_each_get_their_own_risk():
@@ -164,6 +165,7 @@ def test_the_source_names_model_version_and_the_demonstration():
 def test_a_fitted_model_has_no_demonstration_notice(tmp_path):
     data = json.loads(DEMO_ARTIFACT.read_text(encoding="utf-8"))
     data["provenance"]["source"] = "fitted"
+    del data["predictors"][1]["applicable_range"]  # so that Ki-67 25 % is an extrapolation, not "not applicable"
     data.pop("sha256")
     write_artifact(tmp_path / "fitted.json", data)
     client = make_client(artifact=tmp_path / "fitted.json")
@@ -215,7 +217,7 @@ def test_the_card_is_in_chinese_when_the_ehr_asks_for_it():
             headers={"accept-language": "zh-CN"},
         )
     )
-    assert card["summary"] == "非治愈性切除风险 86.1 %（95 % 置信区间 71.1 % 至 93.9 %）"
+    assert card["summary"] == "非治愈性切除风险 86.1 %（95 % 置信区间 71.1 % 至 93.9 %）（演示模型）"
     assert card["links"][0]["label"] == "用这些检查结果打开计算器"
     assert "- 表面凹陷：是" in card["detail"]
 
@@ -273,7 +275,7 @@ def test_a_finding_not_in_the_record_is_answered_by_the_submodel_as_the_calculat
     risk, lo, hi = api_risk(client, True, ki67, cga)
     assert card["summary"] == (
         f"Risk of non-curative resection {one_decimal(risk)} (95 % CI {one_decimal(lo)} to {one_decimal(hi)})"
-        f" (estimated without {without})"
+        f" (estimated without {without}) (demo model)"
     )
     assert link_query(card) == {"surface_depression": ["1"], **query}
     assert "no final Observation in the record" in card["detail"]
@@ -580,6 +582,7 @@ def test_a_ki67_below_a_limit_is_read_as_the_calculator_reads_it_half_the_limit(
     assert (
         card["summary"]
         == f"Risk of non-curative resection {one_decimal(risk)} (95 % CI {one_decimal(lo)} to {one_decimal(hi)})"
+        " (demo model)"
     )
     assert link_query(card)["ki67_percent"] == ["<2"]
     assert '- Ki-67 index: < 2 % (a limit: read as 1 %, half of it, as the calculator reads "<1")' in card["detail"]
@@ -627,3 +630,17 @@ def test_without_surface_depression_only_it_is_asked_for_even_with_other_gaps():
     card = only_card(make_client().post(SERVICE, json=hook_request(prefetch_for(depression=None, ki67=None, cga=True))))
     assert card["summary"] == "The R-NET risk needs Surface depression from the record"
     assert "Ki-67" not in card["detail"].split("**")[0]  # the explanation before the findings list
+
+
+def test_a_fitted_models_summary_has_no_demo_tag_and_an_extrapolation_is_tagged(tmp_path):
+    """Many EHRs show only the summary: an extrapolated risk says so there, not only in the indicator."""
+    data = json.loads(DEMO_ARTIFACT.read_text(encoding="utf-8"))
+    data["provenance"]["source"] = "fitted"
+    del data["predictors"][1]["applicable_range"]  # so that Ki-67 25 % is an extrapolation, not "not applicable"
+    data.pop("sha256")
+    write_artifact(tmp_path / "fitted.json", data)
+    client = make_client(artifact=tmp_path / "fitted.json")
+    inside = only_card(client.post(SERVICE, json=hook_request(prefetch_for(depression=True, ki67=5, cga=True))))
+    assert inside["summary"] == "Risk of non-curative resection 86.1 % (95 % CI 71.1 % to 93.9 %)"
+    beyond = only_card(client.post(SERVICE, json=hook_request(prefetch_for(depression=False, ki67=25, cga=False))))
+    assert beyond["indicator"] == "warning" and beyond["summary"].endswith(" (extrapolated)")

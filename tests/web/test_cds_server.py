@@ -119,7 +119,7 @@ def test_an_ehr_discovers_prefetches_and_calls_the_service(server, patient, find
     lo, hi = answer["ci95"]
     assert card["summary"] == (
         f"Risk of non-curative resection {100 * answer['probability']:.1f} % "
-        f"(95 % CI {100 * lo:.1f} % to {100 * hi:.1f} %)"
+        f"(95 % CI {100 * lo:.1f} % to {100 * hi:.1f} %) (demo model)"
     )
     link = urlsplit(card["links"][0]["url"])
     assert link.netloc == f"127.0.0.1:{server}"

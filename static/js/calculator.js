@@ -308,6 +308,8 @@
       var unknown = document.getElementById("ki67_unknown");
       if (unknown) { unknown.checked = false; field("ki67_percent").disabled = false; }
       touched = {};
+      /* A link from the record (/embed?ki67_percent=…) must not bring the last patient back on reload. */
+      if (window.history && history.replaceState) { history.replaceState(null, "", newPatient.getAttribute("href")); }
       update();
       field("surface_depression")[0].focus();
     });

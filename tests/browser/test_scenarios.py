@@ -39,6 +39,9 @@ def test_kept_results_are_compared_in_a_table_and_new_patient_clears_everything(
     }[lang]  # fmt: skip
     page.goto(f"{server.url}/?lang={lang}")
     assert page.is_hidden("#scenarios") and page.is_hidden("#keep-scenario")  # nothing to keep yet
+    # Opened from a link that names the patient's findings (as a CDS card's link does).
+    page.goto(f"{server.url}/?lang={lang}&surface_depression=1&ki67_percent=5&cga_positive=1")
+    loaded = len(page.requests)
     fill(page, ki67="5")
     first = api_predict(server, surface_depression=True, ki67_percent=5.0, cga_positive=True)
     wait_for_risk(page, first["probability"])
@@ -63,11 +66,12 @@ def test_kept_results_are_compared_in_a_table_and_new_patient_clears_everything(
     # Held by the page alone: no storage, no cookie, no request to anywhere but the calculator's own partials.
     assert page.evaluate("localStorage.length + sessionStorage.length") == 0
     assert page.context.cookies() == []
-    assert {urlparse(u).path for u in page.requests[1:] if "/static/" not in u} <= {"/partials/result"}
+    assert {urlparse(u).path for u in page.requests[loaded:] if "/static/" not in u} <= {"/partials/result"}
     page.locator("#scenarios").screenshot(path=str(SCREENSHOTS / f"scenarios-{lang}.png"))
 
     page.click("#new-patient")
     wait_until(page, "document.querySelector('#result-data') === null")
+    assert urlparse(page.url).query == f"lang={lang}"  # a reload does not bring the last patient back
     assert page.is_hidden("#scenarios") and rows(page) == []
     assert page.input_value("#ki67_percent") == ""
     assert (

@@ -194,3 +194,20 @@ def test_validate_records_nothing_it_should_not(tmp_path, capsys, extra, message
     assert main([*args, *extra]) == 2
     assert message in capsys.readouterr().err
     assert not (tmp_path / "r.json").exists()
+
+
+def test_an_updated_model_is_not_externally_validated_on_its_parents_development_data(tmp_path, capsys):
+    """Recalibrated on a local cohort, then 'validated' on the demo's own development file: refused."""
+    from tests.conftest import DEMO_COHORT
+
+    local = cohort_from_model(tmp_path, n=400, seed=32, intercept_shift=-0.5)
+    updated = tmp_path / "ours.json"
+    recalibrate = ["recalibrate", "--artifact", str(DEMO_ARTIFACT), "--data", str(local), "--out", str(updated)]
+    assert main([*recalibrate, "--model-id", "ours", "--method", "intercept"]) == 0
+    demo = json.loads(DEMO_ARTIFACT.read_text())
+    assert json.loads(updated.read_text())["provenance"]["ancestor_data_sha256"] == [demo["provenance"]["data_sha256"]]
+    record = tmp_path / "r.json"
+    validate = ["validate", "--artifact", str(updated), "--data", str(DEMO_COHORT), "--record", str(record)]
+    assert main([*validate, "--cohort-name", "Suzhou"]) == 2
+    assert "validating on it is not an external validation, so nothing is recorded." in capsys.readouterr().err
+    assert not record.exists()

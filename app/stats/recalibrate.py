@@ -111,6 +111,8 @@ def recalibrated_artifact(
             "reference": (artifact.provenance.model_extra or {}).get("reference", ""),
             "parent_sha256": artifact.sha256,
             "parent_model_id": artifact.model_id,
+            # Every cohort this model's coefficients have seen: validating on any of them is not external.
+            "ancestor_data_sha256": ancestor_data_digests(artifact),
             "update_method": chosen,
             "update_requested": method,
             "update_tests": tests,
@@ -124,3 +126,11 @@ def recalibrated_artifact(
         },
     )
     return updated, notices
+
+
+def ancestor_data_digests(artifact: ModelArtifact) -> list[str]:
+    """The data digests of `artifact` and of every model it was updated from, oldest first."""
+    extra = artifact.provenance.model_extra or {}
+    earlier = [d for d in extra.get("ancestor_data_sha256") or [] if isinstance(d, str)]
+    own = artifact.provenance.data_sha256
+    return [*earlier, *([own] if own and own not in earlier else [])]

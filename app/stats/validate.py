@@ -219,12 +219,17 @@ def recorded_validation(
     """The artifact, unchanged but for one more entry in provenance.external_validations (digest to be restamped).
 
     The calculator's evidence block then says "externally validated on <cohort> (n, AUC)".  Refused when
-    the cohort is the very file the model was fitted or updated on: that is not an external validation.
+    the cohort is the very file the model, or any model it was updated from, was fitted or updated on: that
+    is not an external validation.  The check compares file digests (a re-saved copy is not recognised).
     """
     name = " ".join(cohort_name.split())
     if not 0 < len(name) <= 200:
         raise StatisticalError("--cohort-name must be 1 to 200 characters: the name the pages will show.")
-    if artifact.provenance.data_sha256 is not None and artifact.provenance.data_sha256 == cohort.source_sha256:
+    seen = {
+        artifact.provenance.data_sha256,
+        *((artifact.provenance.model_extra or {}).get("ancestor_data_sha256") or []),
+    }
+    if cohort.source_sha256 in seen:
         raise StatisticalError(
             f"{cohort.source_name} is the cohort model {artifact.model_id} was fitted (or updated) on; "
             "validating on it is not an external validation, so nothing is recorded."

@@ -162,13 +162,18 @@ def test_the_source_names_model_version_and_the_demonstration():
     assert f"model version SHA-256 {DEMO['sha256'][:12]}" in card["detail"]
 
 
-def test_a_fitted_model_has_no_demonstration_notice(tmp_path):
+def fitted_client(tmp_path):
+    """The demo's numbers as a model fitted on patients, without an applicable range (Ki-67 25 % extrapolates)."""
     data = json.loads(DEMO_ARTIFACT.read_text(encoding="utf-8"))
     data["provenance"]["source"] = "fitted"
-    del data["predictors"][1]["applicable_range"]  # so that Ki-67 25 % is an extrapolation, not "not applicable"
+    del data["predictors"][1]["applicable_range"]
     data.pop("sha256")
     write_artifact(tmp_path / "fitted.json", data)
-    client = make_client(artifact=tmp_path / "fitted.json")
+    return make_client(artifact=tmp_path / "fitted.json")
+
+
+def test_a_fitted_model_has_no_demonstration_notice(tmp_path):
+    client = fitted_client(tmp_path)
     card = only_card(client.post(SERVICE, json=hook_request(prefetch_for(depression=True, ki67=5, cga=True))))
     assert "demonstration" not in card["source"]["label"].lower()
     assert "demonstration" not in card["detail"].lower()
@@ -634,12 +639,7 @@ def test_without_surface_depression_only_it_is_asked_for_even_with_other_gaps():
 
 def test_a_fitted_models_summary_has_no_demo_tag_and_an_extrapolation_is_tagged(tmp_path):
     """Many EHRs show only the summary: an extrapolated risk says so there, not only in the indicator."""
-    data = json.loads(DEMO_ARTIFACT.read_text(encoding="utf-8"))
-    data["provenance"]["source"] = "fitted"
-    del data["predictors"][1]["applicable_range"]  # so that Ki-67 25 % is an extrapolation, not "not applicable"
-    data.pop("sha256")
-    write_artifact(tmp_path / "fitted.json", data)
-    client = make_client(artifact=tmp_path / "fitted.json")
+    client = fitted_client(tmp_path)
     inside = only_card(client.post(SERVICE, json=hook_request(prefetch_for(depression=True, ki67=5, cga=True))))
     assert inside["summary"] == "Risk of non-curative resection 86.1 % (95 % CI 71.1 % to 93.9 %)"
     beyond = only_card(client.post(SERVICE, json=hook_request(prefetch_for(depression=False, ki67=25, cga=False))))

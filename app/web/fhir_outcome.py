@@ -43,15 +43,23 @@ def outcome_response(
 
 
 def accepts_fhir(accept: str | None) -> bool:
-    """True when the Accept header asks for application/fhir+json (with a non-zero q); JSON stays the default."""
+    """True when the Accept header prefers application/fhir+json to JSON (RFC 9110 quality values).
+
+    FHIR is chosen when it is listed with a non-zero q at least as high as JSON's (application/json, or
+    else application/* or */*): a client that ranks JSON first (`application/json, application/fhir+json;
+    q=0.1`) gets JSON, the default.
+    """
+    quality: dict[str, float] = {}
     for part in (accept or "").split(","):
         pieces = [p.strip() for p in part.split(";")]
-        if pieces[0].lower() != FHIR_JSON:
-            continue
-        quality = next((p[2:] for p in pieces[1:] if p.lower().startswith("q=")), "1")
+        media = pieces[0].lower()
+        value = next((p[2:] for p in pieces[1:] if p.lower().startswith("q=")), "1")
         try:
-            if float(quality) > 0:
-                return True
+            q = float(value)
         except ValueError:
             continue
-    return False
+        if 0 <= q <= 1:
+            quality[media] = max(q, quality.get(media, 0.0))
+    fhir = quality.get(FHIR_JSON, 0.0)
+    json_q = next((quality[m] for m in ("application/json", "application/*", "*/*") if m in quality), 0.0)
+    return fhir > 0 and fhir >= json_q

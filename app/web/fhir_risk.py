@@ -22,7 +22,7 @@ from datetime import UTC, datetime
 from typing import Any
 
 from app.model.predict import Model
-from app.web.i18n import format_risk
+from app.web.i18n import STRINGS, format_risk
 from app.web.schemas import PatientFindings, RiskPrediction
 
 OUTCOME_TEXT = "non-curative resection (non-R0 or LVI/PNI)"
@@ -41,15 +41,20 @@ def _finding_lines(findings: PatientFindings) -> list[str]:
     ]
 
 
+def _labels(names: list[str] | tuple[str, ...]) -> str:
+    """Findings as a reader names them ("Ki-67 index"), not as the API's fields ("ki67_percent")."""
+    return " and ".join(STRINGS["en"].get(name, name) for name in names)
+
+
 def _notes(model: Model, answer: RiskPrediction) -> list[str]:
     notes = [f"Model {model.model_id}, SHA-256 {model.sha256}."]
     if answer.missing:
         notes.append(
-            f"Estimated without {' and '.join(answer.missing)} (not yet known), by the model refitted without them."
+            f"Estimated without {_labels(answer.missing)} (not yet known), by the model refitted without them."
         )
     if answer.extrapolation:
         notes.append(
-            f"Caution: {' and '.join(answer.extrapolation)} outside the range the model was fitted on (extrapolation)."
+            f"Caution: {_labels(answer.extrapolation)} outside the range the model was fitted on (extrapolation)."
         )
     if answer.reason:
         notes.append(answer.reason)

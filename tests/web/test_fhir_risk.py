@@ -61,7 +61,7 @@ def test_the_risk_assessment_is_valid_fhir_and_carries_the_json_answers_numbers(
     notes = " ".join(n["text"] for n in data["note"])
     assert "Demonstration model" in notes
     if findings["ki67_percent"] is None:
-        assert "Estimated without ki67_percent" in notes
+        assert "Estimated without Ki-67 index (not yet known)" in notes and "ki67_percent" not in notes
         assert {"display": "Ki-67: not yet known"} in data["basis"]
 
 
@@ -76,7 +76,15 @@ def test_the_basis_lists_the_findings_as_sent():
 
 @pytest.mark.parametrize(
     "accept",
-    [None, "application/json", "*/*", "application/fhir+json;q=0, application/json", "text/html"],
+    [
+        None,
+        "application/json",
+        "*/*",
+        "application/fhir+json;q=0, application/json",
+        "text/html",
+        "application/json, application/fhir+json;q=0.1",
+        "*/*, application/fhir+json;q=0.5",
+    ],
 )
 def test_json_stays_the_default(accept):
     headers = {} if accept is None else {"accept": accept}
@@ -87,7 +95,14 @@ def test_json_stays_the_default(accept):
 
 
 @pytest.mark.parametrize(
-    "accept", ["application/fhir+json", "application/json;q=0.5, application/fhir+json", "Application/FHIR+JSON"]
+    "accept",
+    [
+        "application/fhir+json",
+        "application/json;q=0.5, application/fhir+json",
+        "Application/FHIR+JSON",
+        "application/fhir+json, application/json",
+        "application/fhir+json;q=0.9, */*;q=0.8",
+    ],
 )
 def test_fhir_is_chosen_whenever_the_client_accepts_it(accept):
     response = fhir_answer(make_client(), FINDINGS, headers={"accept": accept})

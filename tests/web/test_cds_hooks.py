@@ -14,7 +14,7 @@ import pytest
 
 from app.model.artifact import write_artifact
 from tests.conftest import DEMO_ARTIFACT, csp_directives, select_one, text_of
-from tests.web.conftest import make_client
+from tests.web.conftest import demo_artifact_with, make_client
 from tests.web.fhir_fixtures import (
     SERVICE,
     UCUM,
@@ -164,12 +164,12 @@ def test_the_source_names_model_version_and_the_demonstration():
 
 def fitted_client(tmp_path):
     """The demo's numbers as a model fitted on patients, without an applicable range (Ki-67 25 % extrapolates)."""
-    data = json.loads(DEMO_ARTIFACT.read_text(encoding="utf-8"))
-    data["provenance"]["source"] = "fitted"
-    del data["predictors"][1]["applicable_range"]
-    data.pop("sha256")
-    write_artifact(tmp_path / "fitted.json", data)
-    return make_client(artifact=tmp_path / "fitted.json")
+
+    def fitted(data: dict) -> None:
+        data["provenance"]["source"] = "fitted"
+        del data["predictors"][1]["applicable_range"]
+
+    return make_client(artifact=demo_artifact_with(tmp_path, fitted))
 
 
 def test_a_fitted_model_has_no_demonstration_notice(tmp_path):
@@ -295,11 +295,7 @@ def test_a_finding_whose_prefetch_is_null_is_reported_as_not_sent():
 
 
 def test_a_model_without_submodels_asks_for_the_missing_finding(tmp_path):
-    data = json.loads(DEMO_ARTIFACT.read_text(encoding="utf-8"))
-    data.pop("submodels")
-    data.pop("sha256")
-    write_artifact(tmp_path / "plain.json", data)
-    client = make_client(artifact=tmp_path / "plain.json")
+    client = make_client(artifact=demo_artifact_with(tmp_path, lambda data: data.pop("submodels")))
     card = only_card(client.post(SERVICE, json=hook_request(prefetch_for(depression=True, ki67=None, cga=False))))
     assert card["summary"] == "The R-NET risk needs Ki-67 index from the record"
     assert card["indicator"] == "info"

@@ -13,9 +13,8 @@ import pytest
 from fhir.resources.R4B.operationoutcome import OperationOutcome
 from fhir.resources.R4B.riskassessment import RiskAssessment
 
-from app.model.artifact import write_artifact
 from tests.conftest import DEMO_ARTIFACT
-from tests.web.conftest import make_client
+from tests.web.conftest import demo_artifact_with, make_client
 from tests.web.fhir_fixtures import SERVICE, hook_request
 
 FHIR = {"accept": "application/fhir+json"}
@@ -125,12 +124,8 @@ def test_outside_the_population_the_assessment_has_no_probability_but_a_rational
 
 
 def test_a_finding_the_model_cannot_do_without_is_an_operation_outcome(tmp_path):
-    data = json.loads(DEMO_ARTIFACT.read_text(encoding="utf-8"))
-    data.pop("submodels")
-    data.pop("sha256")
-    write_artifact(tmp_path / "plain.json", data)
     response = fhir_answer(
-        make_client(artifact=tmp_path / "plain.json"),
+        make_client(artifact=demo_artifact_with(tmp_path, lambda data: data.pop("submodels"))),
         {"surface_depression": True, "ki67_percent": None, "cga_positive": True},
     )
     assert response.status_code == 422

@@ -9,15 +9,16 @@ from __future__ import annotations
 
 import json
 from decimal import ROUND_HALF_UP, Decimal
+from pathlib import Path
 
 import pytest
 
 from app.cli import main
-from app.model.artifact import ArtifactError, digest, load_artifact
+from app.model.artifact import ArtifactError, load_artifact
 from app.web.interpretation import per_hundred
 from tests.conftest import DEMO_ARTIFACT, DEMO_COHORT, parse_html, select, select_one, text_of
 from tests.stats.test_published import SPEC
-from tests.web.conftest import make_client
+from tests.web.conftest import demo_artifact_with, make_client, published_artifact
 
 DEMO = json.loads(DEMO_ARTIFACT.read_text())
 EVENTS, N = DEMO["performance"]["events"], DEMO["performance"]["n"]
@@ -210,10 +211,7 @@ def test_a_trained_model_without_an_applicable_range_states_internal_validation(
 
 
 def test_published_and_updated_models_say_what_their_validation_is(tmp_path):
-    spec = tmp_path / "spec.json"
-    spec.write_text(json.dumps(SPEC))
-    published = tmp_path / "p.json"
-    assert main(["from-coefficients", str(spec), "--out", str(published)]) == 0
+    published = published_artifact(tmp_path)
     _, validation, _, _ = about_text(make_client(artifact=published))
     assert validation == ["Validation: coefficients as published; not validated here."]
 
@@ -236,13 +234,8 @@ def test_published_and_updated_models_say_what_their_validation_is(tmp_path):
     assert notes == ["Local cohort used for the update: 76 of 213 (35.7 %) were not resected curatively."]
 
 
-def with_external_validations(tmp_path, records) -> object:
-    data = json.loads(DEMO_ARTIFACT.read_text())
-    data["provenance"]["external_validations"] = records
-    data["sha256"] = digest(data)
-    path = tmp_path / "ext.json"
-    path.write_text(json.dumps(data))
-    return path
+def with_external_validations(tmp_path, records) -> Path:
+    return demo_artifact_with(tmp_path, lambda data: data["provenance"].update(external_validations=records))
 
 
 def test_a_recorded_external_validation_is_stated_in_both_languages(tmp_path):
@@ -302,10 +295,7 @@ def test_the_model_card_states_the_validation_and_drops_no_external_validation_y
 
 
 def test_a_model_that_cites_another_study_shows_that_reference_not_the_suzhou_study(tmp_path):
-    spec = tmp_path / "spec.json"
-    spec.write_text(json.dumps(SPEC))
-    published = tmp_path / "p.json"
-    assert main(["from-coefficients", str(spec), "--out", str(published)]) == 0
+    published = published_artifact(tmp_path)
     client = make_client(artifact=published)
     for lang, lead in (("en", "Reference: "), ("zh", "参考文献：")):
         study = select_one(parse_html(client.get(f"/?lang={lang}").text), "p", cls="study")
